@@ -1,0 +1,1 @@
+"""agentcore: swarms of agents as data, stepped by a compiled state machine."""
