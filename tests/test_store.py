@@ -1,0 +1,413 @@
+"""The store: one suite run against SQLite and a real PostgreSQL server (the `db_url` fixture)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from agentcore.store import (Failure, Keyword, LLMResult, NearDup, Page, Site, StoreError,
+                             open_store)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def store(db_url):
+    s = open_store(db_url, batch_ms=5)
+    yield s
+    try:
+        s.close()
+    except StoreError:
+        pass  # a test that broke the writer on purpose already checked the error
+
+
+def page(i: int, host: str = "a.test", **kw) -> Page:
+    fields = dict(url=f"http://{host}/p{i}", host=host, status=200, n_bytes=1000 + i,
+                  title=f"Page {i} — ünïcode", n_words=10 * i, simhash=(i * 0x9E3779B97F4A7C15) % 2**64,
+                  excerpt=f"Sentence {i}.", fetched_at=1.5 * i, elapsed_ms=2.0)
+    fields.update(kw)
+    return Page(**fields)
+
+
+def keywords(i: int, host: str = "a.test", k: int = 3) -> list[Keyword]:
+    return [Keyword(url=f"http://{host}/p{i}", keyword=f"kw{j}", host=host, weight=1.0 / (j + 1))
+            for j in range(k)]
+
+
+def test_open_store_picks_backend(db_url, tmp_path):
+    with open_store(db_url) as s:
+        assert s.backend == ("postgres" if db_url.startswith("postgresql://") else "sqlite")
+    with open_store(f"sqlite:///{tmp_path}/u.db") as s:
+        assert s.backend == "sqlite" and s.path == tmp_path / "u.db"
+    with pytest.raises(ValueError, match="in-memory"):
+        open_store(":memory:")
+
+
+def test_roundtrip_every_row_type(store):
+    run = store.create_run({"sites": 2, "nested": {"x": [1, 2]}})
+    rows = [Site(host="a.test", url="http://a.test/", n_pages=3, n_failed=1, robots=1, title="A",
+                 finished_at=10.0),
+            page(1), page(2, simhash=2**64 - 1), *keywords(1),
+            NearDup(url_a="http://b.test/p1", url_b="http://a.test/p1", similarity=0.93),
+            LLMResult(host="a.test", category="science", summary="A site about things.",
+                      model="smollm2", prompt_tokens=120, completion_tokens=30, elapsed_ms=80.5,
+                      raw='{"category": "science"}', created_at=11.0),
+            Failure(kind="page", key="http://a.test/p9", host="a.test", stage="PAGE_FETCH",
+                    reason="http_404", detail="GET http://a.test/p9 -> 404", attempts=1, at=3.0)]
+    store.write(run, *rows)
+    store.flush()
+    assert store.rows(Site, run) == [rows[0]]
+    assert store.rows(Page, run) == [page(1), page(2, simhash=2**64 - 1)]
+    assert store.rows(Page, run)[1].simhash == 2**64 - 1  # unsigned survives the signed column
+    assert store.rows(Keyword, run) == keywords(1)
+    dup = store.rows(NearDup, run)[0]
+    assert (dup.url_a, dup.url_b) == ("http://a.test/p1", "http://b.test/p1")  # ordered pair
+    assert store.rows(LLMResult, run) == [rows[-2]]
+    assert store.rows(Failure, run) == [rows[-1]]
+    assert store.get_run(run).config == {"sites": 2, "nested": {"x": [1, 2]}}
+    assert store.counts(run) == {"sites": 1, "pages": 2, "keywords": 3, "near_dups": 1,
+                                 "llm_results": 1, "failures": 1}
+
+
+def test_write_rejects_bad_rows(store):
+    run = store.create_run({})
+    with pytest.raises(TypeError, match="Site, Page"):
+        store.write(run, {"url": "x"})
+    with pytest.raises(ValueError, match="must not be None"):
+        store.write(run, Page(host="a.test"))
+    with pytest.raises(ValueError, match="u64"):
+        store.write(run, Page(url="u", simhash=2**64))
+    with pytest.raises(ValueError, match="run_id"):
+        store.write("", page(1))
+    store.flush()
+    assert store.counts(run)["pages"] == 0
+
+
+def test_rewriting_same_rows_gives_same_counts(store):
+    run = store.create_run({})
+    for i in range(200):
+        store.write(run, page(i), *keywords(i))
+    store.write(run, NearDup("http://a.test/p1", "http://a.test/p2", 0.9))
+    store.flush()
+    first = store.counts(run)
+    assert first["pages"] == 200 and first["keywords"] == 600 and first["near_dups"] == 1
+    # Replay everything, with changed values for some rows and the pair written reversed.
+    for i in range(200):
+        store.write(run, page(i, status=500 if i % 7 == 0 else 200), *keywords(i))
+    store.write(run, NearDup("http://a.test/p2", "http://a.test/p1", 0.95))
+    store.flush()
+    assert store.counts(run) == first
+    by_url = {p.url: p for p in store.rows(Page, run)}
+    assert by_url["http://a.test/p7"].status == 500  # last write wins
+    assert by_url["http://a.test/p8"].status == 200
+    assert store.rows(NearDup, run)[0].similarity == 0.95
+
+
+def test_same_key_many_times_in_one_batch(db_url):
+    # One huge batch holding the same keys repeatedly: PostgreSQL refuses to upsert a key twice
+    # in one statement, so the store must de-duplicate inside a batch (last write wins).
+    with open_store(db_url, batch_ms=60_000, batch_rows=10**9) as s:
+        run = s.create_run({})
+        for rep in range(5):
+            for i in range(50):
+                s.write(run, Page(url=f"http://a.test/p{i}", host="a.test", status=rep))
+        commits = s.commits
+        s.flush()
+        assert s.commits == commits + 1  # all 250 writes went in one transaction
+        pages = s.rows(Page, run)
+        assert len(pages) == 50 and {p.status for p in pages} == {4}
+
+
+def test_group_commit_waits_for_flush_or_batch_size(db_url):
+    with open_store(db_url, batch_ms=600_000, batch_rows=10**9) as s:
+        run = s.create_run({})
+        for i in range(100):
+            s.write(run, page(i))
+        time.sleep(0.2)
+        assert s.counts(run)["pages"] == 0  # nothing durable until the batch closes
+        commits = s.commits
+        s.flush()
+        assert s.counts(run)["pages"] == 100
+        assert s.commits == commits + 1  # 100 units, one transaction
+    with open_store(db_url, batch_ms=600_000, batch_rows=50) as s:
+        run = s.create_run({})
+        for i in range(120):
+            s.write(run, page(i))
+        # The size trigger commits without any flush; poll (generous limit, not a timing claim).
+        for _ in range(600):
+            if s.counts(run)["pages"] >= 100:
+                break
+            time.sleep(0.05)
+        assert s.counts(run)["pages"] >= 100
+
+
+def test_done_callback_runs_after_commit(db_url, store):
+    run = store.create_run({})
+    seen = []
+    ev = threading.Event()
+
+    def done(err):
+        # Runs on the writer thread after COMMIT: another connection must already see the rows.
+        with open_store(db_url) as other:
+            seen.append((err, other.finished_pages(run)))
+        ev.set()
+    store.write(run, page(1), *keywords(1), done=done)
+    assert ev.wait(60)
+    assert seen == [(None, {"http://a.test/p1"})]
+
+
+def test_flush_async_from_event_loop(store):
+    run = store.create_run({})
+
+    async def main():
+        for i in range(50):
+            store.write(run, page(i))
+        await store.flush_async()
+        return store.counts(run)["pages"]
+    assert asyncio.run(main()) == 50
+
+
+def test_resume_sets(store):
+    run, other = store.create_run({}), store.create_run({})
+    store.write(run, Site(host="a.test"), Site(host="b.test"),
+                Failure(kind="site", key="c.test", host="c.test", reason="robots_disallow"))
+    store.write(run, page(1), page(2), Failure(kind="page", key="http://a.test/p3", reason="timeout"))
+    store.write(run, LLMResult(host="a.test", category="news"),
+                Failure(kind="llm", key="b.test", reason="invalid_json"))
+    store.write(other, Site(host="z.test"), page(9, host="z.test"), LLMResult(host="z.test"))
+    store.flush()
+    assert store.finished_sites(run) == {"a.test", "b.test", "c.test"}
+    assert store.finished_sites(run, include_failed=False) == {"a.test", "b.test"}
+    assert store.finished_pages(run) == {"http://a.test/p1", "http://a.test/p2", "http://a.test/p3"}
+    assert store.finished_pages(run, include_failed=False) == {"http://a.test/p1", "http://a.test/p2"}
+    assert store.llm_done(run) == {"a.test", "b.test"}
+    assert store.llm_done(run, include_failed=False) == {"a.test"}
+    assert store.finished_sites(other) == {"z.test"}
+
+
+def test_runs_lifecycle(store):
+    assert store.latest_unfinished_run() is None
+    r1 = store.create_run({"n": 1})
+    time.sleep(0.01)  # created_at orders runs; make the two distinct
+    r2 = store.create_run({"n": 2})
+    assert store.latest_unfinished_run().run_id == r2
+    store.finish_run(r2, {"pages": 10, "wall_time_s": 1.5})
+    latest = store.latest_unfinished_run()
+    assert latest.run_id == r1 and latest.config == {"n": 1} and latest.status == "running"
+    done = store.get_run(r2)
+    assert done.status == "finished" and done.stats == {"pages": 10, "wall_time_s": 1.5}
+    assert done.finished_at >= done.created_at
+    assert [r.run_id for r in store.runs()] == [r1, r2]
+    assert store.get_run("nope") is None
+    assert store.create_run({}, run_id="fixed-id") == "fixed-id"
+
+
+def test_writes_from_many_threads_and_a_loop(store):
+    run = store.create_run({})
+    n_threads, per = 6, 300
+
+    def worker(t):
+        for i in range(per):
+            # Threads overlap on half their keys: concurrent rewrites must not duplicate rows.
+            j = i if i % 2 == 0 else t * per + i
+            store.write(run, page(j), *keywords(j))
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(n_threads)]
+
+    async def loop_writer():
+        for i in range(per):
+            store.write(run, Failure(kind="page", key=f"http://f.test/{i}", reason="timeout"))
+            if i % 50 == 0:
+                await asyncio.sleep(0)
+        await store.flush_async()
+    for t in threads:
+        t.start()
+    asyncio.run(loop_writer())
+    for t in threads:
+        t.join()
+    store.flush()
+    expected_pages = len({i if i % 2 == 0 else t * per + i for t in range(n_threads) for i in range(per)})
+    assert store.counts(run) == {"sites": 0, "pages": expected_pages, "keywords": 3 * expected_pages,
+                                 "near_dups": 0, "llm_results": 0, "failures": per}
+    assert store.commits < n_threads * per  # grouped, not one commit per write
+
+
+def test_reopen_keeps_rows_and_checks_schema_version(db_url):
+    with open_store(db_url) as s:
+        run = s.create_run({"k": "v"})
+        s.write(run, page(1), *keywords(1))
+    with open_store(db_url) as s:  # close() flushed
+        assert s.counts(run)["keywords"] == 3
+        assert s.latest_unfinished_run().config == {"k": "v"}
+    _set_schema_version(db_url, "999")
+    with pytest.raises(StoreError, match="schema version 999"):
+        open_store(db_url)
+
+
+def _set_schema_version(db_url: str, version: str) -> None:
+    if db_url.startswith("postgresql://"):
+        import psycopg
+        with psycopg.connect(db_url, autocommit=True) as c:
+            c.execute("UPDATE agentcore_meta SET value = %s WHERE name = 'schema_version'", (version,))
+    else:
+        import sqlite3
+        with sqlite3.connect(db_url) as c:
+            c.execute("UPDATE agentcore_meta SET value = ? WHERE name = 'schema_version'", (version,))
+
+
+def test_failed_commit_is_reported_not_swallowed(db_url, store):
+    run = store.create_run({})
+    store.write(run, page(1))
+    store.flush()
+    if db_url.startswith("postgresql://"):
+        import psycopg
+        with psycopg.connect(db_url, autocommit=True) as c:
+            c.execute("DROP TABLE keywords")
+    else:
+        import sqlite3
+        c = sqlite3.connect(db_url)
+        c.execute("DROP TABLE keywords")
+        c.commit()
+        c.close()
+    errors = []
+    store.write(run, page(2), *keywords(2), done=errors.append)
+    with pytest.raises(StoreError, match="commit failed"):
+        store.flush()
+    assert len(errors) == 1 and errors[0] is not None
+    with pytest.raises(StoreError, match="writer failed earlier"):
+        store.write(run, page(3))
+    assert store.finished_pages(run) == {"http://a.test/p1"}  # the failed unit left nothing
+
+
+def test_report_helpers(store):
+    run = store.create_run({})
+    store.write(run, *[Failure(kind="page", key=f"http://a.test/{i}", reason=r)
+                       for i, r in enumerate(["http_404"] * 3 + ["timeout"] * 2 + ["ssrf_redirect"])])
+    store.write(run, *[LLMResult(host=f"h{i}.test", category=c)
+                       for i, c in enumerate(["news", "news", "science", "sports", "news"])])
+    store.write(run, NearDup("u1", "u2", 0.9), NearDup("u3", "u2", 0.9), NearDup("u5", "u4", 0.8),
+                NearDup("u6", "u7", 0.99), NearDup("u7", "u8", 0.9), NearDup("u8", "u6", 0.9),
+                NearDup("u9", "u6", 0.9))
+    store.write(run, page(1), page(2), *keywords(1), *keywords(2, k=2))
+    store.flush()
+    assert store.failure_reasons(run) == {"http_404": 3, "timeout": 2, "ssrf_redirect": 1}
+    assert list(store.failure_reasons(run)) == ["http_404", "timeout", "ssrf_redirect"]
+    assert store.failure_reasons(run, kind="site") == {}
+    assert store.categories(run) == {"news": 3, "science": 1, "sports": 1}
+    assert store.near_dup_clusters(run) == [["u6", "u7", "u8", "u9"], ["u1", "u2", "u3"], ["u4", "u5"]]
+    assert store.near_dup_clusters(run, min_size=4) == [["u6", "u7", "u8", "u9"]]
+    assert store.site_keywords(run, "a.test") == [("kw0", 2.0), ("kw1", 1.0), ("kw2", 1 / 3)]
+    assert store.site_excerpts(run, "a.test") == [("http://a.test/p1", "Sentence 1."),
+                                                  ("http://a.test/p2", "Sentence 2.")]
+
+
+# ------------------------------------------------------------------ crash and resume
+
+CHILD = r"""
+import sys, threading
+from agentcore.store import open_store, Page, Keyword
+url, run, n, skip_done = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "resume"
+K = 5
+store = open_store(url, batch_ms=2, batch_rows=200)
+if store.get_run(run) is None:
+    store.create_run({"n": n}, run_id=run)
+done = store.finished_pages(run) if skip_done else set()
+inflight = threading.BoundedSemaphore(400)  # keep commits flowing without an unbounded queue
+out = sys.stdout
+
+def durable(i):
+    def cb(err):
+        inflight.release()
+        if err is None:
+            out.write(f"D {i}\n"); out.flush()
+    return cb
+
+for i in range(n):
+    url_i = f"http://s{i % 17}.test/p{i}"
+    if url_i in done:
+        continue
+    inflight.acquire()
+    rows = [Page(url=url_i, host=f"s{i % 17}.test", status=200, n_bytes=i, simhash=(i * 2654435761) % 2**64,
+                 excerpt="x" * (i % 300))]
+    rows += [Keyword(url=url_i, keyword=f"k{j}", host=f"s{i % 17}.test", weight=i + j / 10) for j in range(K)]
+    store.write(run, *rows, done=durable(i))
+store.flush()
+out.write("FINISHED\n"); out.flush()
+store.close()
+"""
+K = 5
+
+
+def _expected_unit(i: int):
+    url = f"http://s{i % 17}.test/p{i}"
+    return url, (200, i, (i * 2654435761) % 2**64, "x" * (i % 300)), {f"k{j}": i + j / 10 for j in range(K)}
+
+
+def _run_child(db_url, run, n, mode, kill_after=None):
+    """Run the writer child; with kill_after, SIGKILL it once that many units are durable."""
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, db_url, run, str(n), mode],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    durable, finished, killed = set(), False, False
+    for line in proc.stdout:
+        if line.startswith("D "):
+            durable.add(int(line[2:]))
+        elif line.strip() == "FINISHED":
+            finished = True
+        if kill_after is not None and not killed and len(durable) >= kill_after:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed = True  # keep reading: lines already in the pipe were reported durable
+    proc.wait(timeout=120)
+    err = proc.stderr.read()
+    proc.stderr.close()
+    if kill_after is None:
+        assert proc.returncode == 0 and finished, f"writer child failed:\n{err}"
+    else:
+        assert killed and proc.returncode == -signal.SIGKILL, (
+            f"child ended before the kill (rc {proc.returncode}, finished={finished}):\n{err}")
+    return durable
+
+
+def _check_store(db_url, run, durable_reported):
+    """Every reported unit is intact; no unit is partial; nothing is duplicated."""
+    with open_store(db_url) as s:
+        pages = {p.url: p for p in s.rows(Page, run)}
+        kws: dict[str, dict[str, float]] = {}
+        for k in s.rows(Keyword, run):
+            kws.setdefault(k.url, {})[k.keyword] = k.weight
+        counts = s.counts(run)
+    assert counts["pages"] == len(pages) and counts["keywords"] == sum(len(v) for v in kws.values())
+    for i in durable_reported:
+        url, _, _ = _expected_unit(i)
+        assert url in pages, f"unit {i} was reported durable but its page is missing"
+    for url, p in pages.items():
+        i = int(url.rsplit("p", 1)[1])
+        _, (status, n_bytes, simhash, excerpt), want_kw = _expected_unit(i)
+        assert (p.status, p.n_bytes, p.simhash, p.excerpt) == (status, n_bytes, simhash, excerpt)
+        assert kws.get(url) == want_kw, f"unit {i} is partial: page without all its keywords"
+    assert set(kws) <= set(pages), "keywords committed without their page"
+    return counts
+
+
+def test_sigkill_mid_run_then_resume_and_replay(db_url):
+    n, run = 3000, "crash-run"
+    seen: set[int] = set()
+    # Kill at three points of the same run, resuming each time, then finish it.
+    for kill_after in (60, 250, 400):
+        durable = _run_child(db_url, run, n, "resume", kill_after=kill_after)
+        seen |= durable
+        counts = _check_store(db_url, run, seen)
+        assert len(seen) <= counts["pages"] < n
+    _run_child(db_url, run, n, "resume")
+    counts = _check_store(db_url, run, set(range(n)))
+    assert counts["pages"] == n and counts["keywords"] == n * K
+    # A full replay without skipping (every batch written again) adds no row.
+    _run_child(db_url, run, n, "replay")
+    assert _check_store(db_url, run, set(range(n))) == counts
+    with open_store(db_url) as s:
+        assert s.finished_pages(run) == {_expected_unit(i)[0] for i in range(n)}
