@@ -72,6 +72,7 @@ class Store:
     backend = "?"
     placeholder = "?"
     types: dict[str, str] = {}
+    dedupe_batches = True
 
     def __init__(self, *, batch_rows: int = 5000, batch_ms: float = 50.0):
         if batch_rows < 1 or batch_ms < 0:
@@ -248,17 +249,20 @@ class Store:
                         log.exception("store done-callback raised")
 
     def _commit(self, units: list[_Unit]) -> BaseException | None:
-        # Last write of a key wins inside a batch too, so each key is sent once (PostgreSQL
-        # refuses to upsert the same key twice in one statement).
-        by_table: dict[Table, dict[tuple, tuple]] = defaultdict(dict)
+        # Last write of a key wins inside a batch too. PostgreSQL refuses to upsert one key twice
+        # in one statement, so its batches are de-duplicated here; SQLite's executemany applies
+        # the upserts in order, which gives the same result without the Python-side pass.
+        by_table: dict[Table, Any] = defaultdict(dict if self.dedupe_batches else list)
         raw: list[tuple[str, tuple]] = []
         for u in units:
             for op in u.ops:
                 if op[0] == "sql":
                     raw.append((op[1], op[2]))
-                else:
+                elif self.dedupe_batches:
                     table, params = op
                     by_table[table][schema.key_of(table, params)] = params
+                else:
+                    by_table[op[0]].append(op[1])
         if not by_table and not raw:
             return None
         conn = self._wconn
@@ -268,7 +272,9 @@ class Store:
             for table in schema.TABLES:
                 rows = by_table.get(table)
                 if rows:
-                    self._write_rows(conn, table, list(rows.values()))
+                    if isinstance(rows, dict):
+                        rows = list(rows.values())
+                    self._write_rows(conn, table, rows)
                     n += len(rows)
             for sql, params in raw:
                 self._execute(conn, sql, params)

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+import operator
+from typing import Any, Callable, ClassVar
 
 SCHEMA_VERSION = 1
 
@@ -213,6 +214,15 @@ def to_db(kind: str, value: Any) -> Any:
     return str(value)
 
 
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "text": lambda v: v if v is None or type(v) is str else str(v),
+    "int": lambda v: v if v is None or type(v) is int else int(v),
+    "float": lambda v: v if v is None or type(v) is float else float(v),
+    "u64": lambda v: to_db("u64", v),
+    "json": lambda v: to_db("json", v),
+}
+
+
 def from_db(kind: str, value: Any) -> Any:
     """Convert a stored value back to its Python value."""
     if value is None:
@@ -226,9 +236,29 @@ def from_db(kind: str, value: Any) -> Any:
 
 def row_params(table: Table, row: Any, run_id: str | None) -> tuple:
     """The row's column values in table order, converted for the database."""
-    values = [to_db(kind, getattr(row, name)) for name, kind in
-              (table.columns[1:] if table.scoped else table.columns)]
-    return (run_id, *values) if table.scoped else tuple(values)
+    fn = _PARAMS.get(table.name)
+    if fn is None:
+        fn = _PARAMS[table.name] = _params_fn(table)
+    return fn(row, run_id)
+
+
+_PARAMS: dict[str, Callable[[Any, Any], tuple]] = {}
+
+
+def _params_fn(table: Table) -> Callable[[Any, Any], tuple]:
+    # Called for every row written, on the caller's thread: one attrgetter for all fields, then
+    # one converter per column (numpy scalars become plain ints/floats the drivers can bind).
+    cols = table.columns[1:] if table.scoped else table.columns
+    get = operator.attrgetter(*(name for name, _ in cols))
+    convs = tuple(_CONVERT[kind] for _, kind in cols)
+
+    if table.scoped:
+        def params(row, run_id):
+            return (run_id, *[c(v) for c, v in zip(convs, get(row))])
+    else:
+        def params(row, run_id):
+            return tuple([c(v) for c, v in zip(convs, get(row))])
+    return params
 
 
 def row_from_db(table: Table, values: tuple) -> Any:

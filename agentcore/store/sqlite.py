@@ -23,6 +23,7 @@ class SqliteStore(Store):
 
     backend = "sqlite"
     placeholder = "?"
+    dedupe_batches = False
     types = {"text": "TEXT", "int": "INTEGER", "float": "REAL", "u64": "INTEGER", "json": "TEXT"}
 
     def __init__(self, path: str | os.PathLike, *, synchronous: str = "FULL", **kw):
