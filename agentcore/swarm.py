@@ -1,0 +1,516 @@
+"""The swarm runtime: agent rows in compiled columns, ticked, with actions run on batches."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from array import array
+TYPE_CHECKING = False
+
+from .actions import AsyncAction, Batch, BatchAction, ExternalAction
+from .payload import Payloads
+from .spec import AgentSpec, CompiledSpec, SpecError
+
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Mapping
+
+BUILTIN_REASONS = ("", "timeout", "step budget exhausted", "unknown outcome")
+_READY, _RUNNING, _BACKOFF, _WAITING, _TERMINAL = range(5)
+
+
+def _backend(name: str | None):
+    """The step implementation: None follows AGENTCORE_NO_EXTENSIONS; tests name one."""
+    if name is None:
+        from kernels import step
+
+        return step
+    if name == "compiled":
+        from kernels import _step
+
+        return _step
+    if name == "python":
+        from kernels import step_py
+
+        return step_py
+    raise ValueError(f"backend must be 'compiled', 'python' or None, got {name!r}")
+
+
+class RunResult:
+    """What ``Swarm.run`` returns: wall time and agents per final state."""
+
+    def __init__(self, wall_s: float, agents: int, counts: dict, ticks: int = 0):
+        self.wall_s = wall_s
+        self.agents = agents
+        self.counts = counts
+        self.ticks = ticks
+
+    def __repr__(self):
+        return f"RunResult(wall_s={self.wall_s:.4f}, agents={self.agents}, counts={self.counts})"
+
+    @property
+    def done(self) -> int:
+        return self.counts.get("DONE", 0)
+
+    @property
+    def failed(self) -> int:
+        return self.counts.get("FAILED", 0)
+
+
+class Swarm:
+    """Agents as rows: every agent walks ``spec``; actions get whole batches of agents.
+
+    >>> from agentcore import AgentSpec, State, Swarm, batch_action
+    >>> step = batch_action(lambda batch: None, inline=True)
+    >>> spec = AgentSpec([State("WORK", step, on_ok="DONE")])
+    >>> Swarm(spec, 1000).run().counts["DONE"]
+    1000
+    """
+
+    def __init__(
+        self,
+        spec: AgentSpec,
+        n_agents: int | None = None,
+        *,
+        rows: Mapping[str, Iterable] | None = None,
+        state: str | None = None,
+        workers: int | None = None,
+        backend: str | None = None,
+    ):
+        if not isinstance(spec, AgentSpec):
+            raise TypeError(f"Swarm needs an AgentSpec, got {type(spec).__name__}")
+        self.spec: CompiledSpec = spec.compile()
+        self._impl = _backend(backend)
+        cap = max(16, n_agents or 0)
+        self._core = self._impl.Core(self.spec.tables, cap)
+        self.data = Payloads()
+        self._n_act = len(self.spec.actions)
+        self._has_async = any(isinstance(a, AsyncAction) for a in self.spec.actions)
+        self._workers = workers or min(4, os.cpu_count() or 2)
+        self._pool = None
+        self._core_lock = threading.RLock()
+        self._ev_lock = threading.Lock()
+        self._reasons = list(BUILTIN_REASONS)
+        self._reason_ids = {r: i for i, r in enumerate(self._reasons)}
+        self._events: list = []
+        self._one = (array("i"), array("H"), array("i"), array("i"))
+        self._inflight = [0] * self._n_act  # agents (async/external) or batches (batch)
+        self._act_index = {id(a): k for k, a in enumerate(self.spec.actions)}
+        self._offsets = array("i", bytes(4 * (self._n_act + 1)))
+        self._counts = array("q", bytes(8 * (len(self.spec.state_names) + 1)))
+        self._notify = _noop
+        self._loop = None
+        self._async_tasks: set = set()
+        self.ticks = 0
+        if rows is not None:
+            self.add(rows=rows, state=state)
+        elif n_agents:
+            self.add(n_agents, state=state)
+
+    # ---- population -------------------------------------------------------------------------
+
+    def add(self, n: int | None = None, *, rows: Mapping[str, Iterable] | None = None,
+            state: str | None = None) -> range:
+        """Add root agents in ``state`` (default: the spec's start); returns their ids."""
+        return self._spawn(-1, n, rows, state)
+
+    def spawn(self, parent: int, n: int | None = None, *, rows: Mapping[str, Iterable] | None = None,
+              state: str | None = None) -> range:
+        """Fan out: add children of ``parent``; the parent moves on after its current action only
+        once every child is DONE or FAILED. Thread-safe; returns the children's ids."""
+        return self._spawn(parent, n, rows, state)
+
+    def _spawn(self, parent, n, rows, state) -> range:
+        cols = {k: list(v) for k, v in (rows or {}).items()}
+        sizes = {len(v) for v in cols.values()}
+        if len(sizes) > 1:
+            raise ValueError(f"rows columns have different lengths: { {k: len(v) for k, v in cols.items()} }")
+        if n is None:
+            n = sizes.pop() if sizes else 0
+        elif sizes and sizes != {n}:
+            raise ValueError(f"n={n} but rows have {sizes.pop()} entries")
+        name = state or self.spec.entries[0]
+        if name not in self.spec.entries:
+            raise SpecError(f"agents can start only in entry states {self.spec.entries}, not {name!r}")
+        s = self.spec.state_index(name)
+        with self._core_lock:
+            first = self._core.spawn(n, s, parent)
+        for k, v in cols.items():
+            self.data[k].extend_at(first, v)
+        self._notify()
+        return range(first, first + n)
+
+    # ---- results ----------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        return self._core.size
+
+    def reason_id(self, text: str) -> int:
+        """Intern a failure reason (thread-safe)."""
+        rid = self._reason_ids.get(text)
+        if rid is None:
+            with self._ev_lock:
+                rid = self._reason_ids.get(text)
+                if rid is None:
+                    rid = len(self._reasons)
+                    self._reasons.append(text)
+                    self._reason_ids[text] = rid
+        return rid
+
+    def outcome_code(self, name: str) -> int:
+        try:
+            return self.spec.outcome_names.index(name) + 1
+        except ValueError:
+            raise SpecError(
+                f"unknown outcome {name!r}; the spec declares {self.spec.outcome_names}"
+            ) from None
+
+    def state_of(self, aid: int) -> str:
+        return self.spec.state_names[self._core.get(aid)[0]]
+
+    def reason_of(self, aid: int) -> str:
+        """Why agent ``aid`` failed ('' unless FAILED; the last retry's reason while retrying)."""
+        return self._reasons[self._core.get(aid)[4]]
+
+    def agent(self, aid: int) -> dict:
+        """Everything the core knows of one agent, by name."""
+        st, status, steps, retries, reason, parent, pending = self._core.get(aid)
+        return {"id": aid, "state": self.spec.state_names[st],
+                "status": ("READY", "RUNNING", "BACKOFF", "WAITING", "TERMINAL")[status],
+                "steps": steps, "retries": retries, "reason": self._reasons[reason],
+                "parent": parent, "pending_children": pending}
+
+    def counts(self) -> dict:
+        """Agents per state now (agents waiting on children or a retry under 'WAITING')."""
+        with self._core_lock:
+            self._tick(time.monotonic(), dispatch=False)
+        return self._counts_dict()
+
+    def _counts_dict(self) -> dict:
+        names = self.spec.state_names
+        c = self._counts
+        out = {names[i]: c[i] for i in range(len(names))}
+        out["WAITING"] = c[len(names)]
+        return out
+
+    def failures(self) -> dict:
+        """Failed agents by reason text."""
+        from collections import Counter
+
+        with self._core_lock:
+            states = self._core.column("state")
+            reasons = self._core.column("reason")
+            tally = Counter(reasons[a] for a in range(len(states)) if states[a] == 1)
+            del states, reasons  # a live view would block the pure twin's columns from growing
+        return {self._reasons[r]: n for r, n in tally.most_common()}
+
+    def column(self, name: str):
+        """A numpy view of a core column (state, status, steps, retries, reason, parent, ...).
+
+        Valid until agents are spawned again (the columns may move when they grow)."""
+        import numpy as np
+
+        return np.asarray(self._core.column(name))
+
+    # ---- events -----------------------------------------------------------------------------
+
+    def _post(self, ids, attempts, codes, reasons, act: int = -1, batches: int = 0) -> None:
+        with self._ev_lock:
+            self._events.append((ids, attempts, codes, reasons))
+            if act >= 0:
+                self._inflight[act] -= batches
+        self._notify()
+
+    def _post_one(self, aid, attempt, code, reason, act: int = -1) -> None:
+        with self._ev_lock:
+            o = self._one
+            o[0].append(aid)
+            o[1].append(attempt)
+            o[2].append(code)
+            o[3].append(reason)
+            if act >= 0:
+                self._inflight[act] -= 1
+        self._notify()
+
+    def _drain(self, now: float) -> int:
+        with self._ev_lock:
+            events, self._events = self._events, []
+            one = self._one
+            if len(one[0]):
+                self._one = (array("i"), array("H"), array("i"), array("i"))
+                events.append(one[:4])
+        applied = 0
+        core = self._core
+        for ids, att, codes, reasons in events:
+            applied += core.apply(ids, att, now, codes, reasons)
+        return applied
+
+    # ---- the tick ---------------------------------------------------------------------------
+
+    def _caps(self) -> array:
+        caps = array("i", bytes(4 * self._n_act))
+        big = 2**31 - 1
+        for k, act in enumerate(self.spec.actions):
+            if isinstance(act, BatchAction):
+                if act.inline:
+                    caps[k] = min(big, act.max_batch)
+                else:
+                    par = act.parallel or self._workers
+                    caps[k] = min(big, max(0, par - self._inflight[k]) * act.max_batch)
+            elif isinstance(act, AsyncAction):
+                caps[k] = max(0, act.concurrency - self._inflight[k])
+            else:
+                caps[k] = max(0, min(big, act.capacity - self._inflight[k]))
+        return caps
+
+    def _tick(self, now: float, dispatch: bool = True):
+        caps = self._caps() if dispatch else array("i", bytes(4 * self._n_act))
+        return self._core.tick(now, caps, self._offsets, self._counts)
+
+    def _cycle(self, now: float):
+        """Apply completions, tick, and launch every batch the tick handed out."""
+        launches = []
+        with self._core_lock:
+            self._drain(now)
+            expired = self._core.expired
+            ids, ats, earliest = self._tick(now)
+            self._collect(ids, ats, launches)
+            if self._core.expired != expired:
+                # expired agents may have released parents earlier in the scan: tick again
+                ids, ats, earliest = self._tick(now)
+                self._collect(ids, ats, launches)
+        n_disp = sum(len(l[1]) for l in launches)
+        self.ticks += 1
+        for k, ids, ats in launches:
+            self._launch(k, ids, ats)
+        return n_disp, earliest
+
+    def _collect(self, ids, ats, launches) -> None:
+        if not len(ids):
+            return
+        off = self._offsets
+        if off[1] == len(ids) or self._n_act == 1:
+            launches.append((0, ids, ats))
+            return
+        mi, ma = memoryview(ids), memoryview(ats)
+        for k in range(self._n_act):
+            lo, hi = off[k], off[k + 1]
+            if hi > lo:
+                launches.append((k, mi[lo:hi], ma[lo:hi]))
+
+    def _launch(self, k: int, ids, ats) -> None:
+        act = self.spec.actions[k]
+        s_idx = self._core.get(ids[0])[0]
+        name = self.spec.state_names[s_idx]
+        if isinstance(act, BatchAction):
+            step = act.max_batch
+            for lo in range(0, len(ids), step):
+                b = Batch(self, name, ids[lo:lo + step], ats[lo:lo + step]) if len(ids) > step \
+                    else Batch(self, name, ids, ats)
+                if act.inline:
+                    self._run_batch(act, k, b, counted=False)
+                else:
+                    with self._ev_lock:
+                        self._inflight[k] += 1
+                    self._pool_submit(self._run_batch, act, k, b)
+        elif isinstance(act, AsyncAction):
+            with self._ev_lock:
+                self._inflight[k] += len(ids)
+            import asyncio
+
+            loop = self._loop
+            timeout = self.spec.tables["timeout"][s_idx]
+            for j in range(len(ids)):
+                t = loop.create_task(self._run_async_one(act, k, ids[j], ats[j], timeout))
+                self._async_tasks.add(t)
+                t.add_done_callback(self._async_tasks.discard)
+        else:
+            with self._ev_lock:
+                self._inflight[k] += len(ids)
+            b = _ExternalBatch(self, name, ids, ats, k)
+            try:
+                act.fn.start(b)
+            except Exception as exc:  # the engine refused the whole batch: those agents fail
+                b.complete_all(error=f"{act.name}: {type(exc).__name__}: {exc}")
+
+    def _run_batch(self, act: BatchAction, k: int, b: Batch, counted: bool = True) -> None:
+        try:
+            act.fn(b)
+        except Exception as exc:
+            n = len(b.ids)
+            b._codes = array("i", [-1]) * n
+            b._reasons = array("i", [self.reason_id(f"{act.name}: {type(exc).__name__}: {exc}")]) * n
+        self._post(b.ids, b.attempts, b._codes, b._reasons, k if counted else -1, 1)
+
+    async def _run_async_one(self, act: AsyncAction, k: int, aid: int, att: int, timeout):
+        import asyncio
+
+        code, rs = 0, 0
+        try:
+            coro = act.fn(self, aid)
+            res = await (asyncio.wait_for(coro, timeout) if timeout is not None else coro)
+            if res is not None:
+                code = self.outcome_code(res)
+        except asyncio.CancelledError:
+            code, rs = -1, self.reason_id("cancelled")
+        except (asyncio.TimeoutError, TimeoutError):
+            code, rs = -1, 1
+        except Exception as exc:
+            code, rs = -1, self.reason_id(f"{act.name}: {type(exc).__name__}: {exc}")
+        self._post_one(aid, att, code, rs, k)
+
+    def _pool_submit(self, fn, *args) -> None:
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="agentcore-batch")
+        self._pool.submit(fn, *args)
+
+    # ---- drivers ----------------------------------------------------------------------------
+
+    def _finished(self) -> bool:
+        return self._core.n_done >= self._core.size
+
+    def run(self, progress: Callable[["Swarm"], None] | None = None,
+            progress_interval: float = 0.25) -> RunResult:
+        """Run until every agent is DONE or FAILED; ``progress(swarm)`` is called periodically."""
+        if self._has_async:
+            import asyncio
+
+            return asyncio.run(self.run_async(progress, progress_interval))
+        wake = threading.Event()
+        self._notify = wake.set
+        t0 = time.monotonic()
+        next_progress = t0 + progress_interval
+        try:
+            while True:
+                wake.clear()
+                now = time.monotonic()
+                n_disp, earliest = self._cycle(now)
+                if self._finished():
+                    break
+                if progress is not None and now >= next_progress:
+                    progress(self)
+                    next_progress = now + progress_interval
+                if self._events or len(self._one[0]):
+                    continue
+                if n_disp == 0 and not any(self._inflight) and earliest == float("inf"):
+                    self._stalled()
+                wait = min(earliest, next_progress if progress else float("inf")) - time.monotonic()
+                wake.wait(None if wait == float("inf") else max(0.0, wait))
+        finally:
+            self._notify = _noop
+        return self._result(t0, progress)
+
+    async def run_async(self, progress: Callable[["Swarm"], None] | None = None,
+                        progress_interval: float = 0.25) -> RunResult:
+        """Like ``run`` on the running asyncio loop (async actions run on it)."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        wake = asyncio.Event()
+        pending = [False]
+        loop_thread = threading.get_ident()
+
+        def notify():
+            if threading.get_ident() == loop_thread:
+                wake.set()
+            elif not pending[0]:
+                pending[0] = True
+                loop.call_soon_threadsafe(_set, wake, pending)
+
+        self._notify = notify
+        t0 = time.monotonic()
+        next_progress = t0 + progress_interval
+        try:
+            while True:
+                wake.clear()
+                now = time.monotonic()
+                n_disp, earliest = self._cycle(now)
+                if self._finished():
+                    break
+                if progress is not None and now >= next_progress:
+                    progress(self)
+                    next_progress = now + progress_interval
+                if self._events or len(self._one[0]):
+                    await asyncio.sleep(0)
+                    continue
+                if n_disp == 0 and not any(self._inflight) and earliest == float("inf"):
+                    self._stalled()
+                wait = min(earliest, next_progress if progress else float("inf")) - time.monotonic()
+                if wait == float("inf"):
+                    await wake.wait()
+                elif wait > 0:
+                    try:
+                        await asyncio.wait_for(wake.wait(), wait)
+                    except (asyncio.TimeoutError, TimeoutError):
+                        pass
+        finally:
+            self._notify = _noop
+            for t in list(self._async_tasks):
+                t.cancel()
+            self._loop = None
+        return self._result(t0, progress)
+
+    def _stalled(self):
+        raise RuntimeError(
+            f"swarm stalled: {self._core.size - self._core.n_done} agents are live but no action "
+            f"can take them (counts {self._counts_dict()}); check action capacities"
+        )
+
+    def _result(self, t0, progress) -> RunResult:
+        wall = time.monotonic() - t0
+        counts = self.counts()
+        if progress is not None:
+            progress(self)
+        return RunResult(wall, self._core.size, counts, self.ticks)
+
+    def close(self) -> None:
+        """Stop the worker pool (a finished ``run`` leaves it up for another)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _ExternalBatch(Batch):
+    """A Batch whose completions also release the action's capacity."""
+
+    __slots__ = ("_act",)
+
+    def __init__(self, swarm, state, ids, attempts, act):
+        super().__init__(swarm, state, ids, attempts)
+        self._act = act
+
+    def complete(self, j, outcome=None, error=None):
+        sw = self.swarm
+        if error is not None:
+            code, rs = -1, sw.reason_id(error)
+        else:
+            code, rs = (0 if outcome is None else sw.outcome_code(outcome)), 0
+        sw._post_one(self.ids[j], self.attempts[j], code, rs, self._act)
+
+    def complete_all(self, error=None):
+        n = len(self.ids)
+        if error is None:
+            self.swarm._post(self.ids, self.attempts, None, None)
+        else:
+            self.swarm._post(self.ids, self.attempts, array("i", [-1]) * n,
+                             array("i", [self.swarm.reason_id(error)]) * n)
+        with self.swarm._ev_lock:
+            self.swarm._inflight[self._act] -= n
+
+
+def _noop():
+    pass
+
+
+def _set(ev, pending):
+    pending[0] = False
+    ev.set()
