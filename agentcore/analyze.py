@@ -1,0 +1,461 @@
+"""Page analysis: incremental TF-IDF keywords, near-duplicate signatures and budgeted prompt sentences.
+
+A :class:`Corpus` remembers what it has seen (hashed document frequencies and a MinHash LSH
+index), so each batch of pages is weighed against every page before it::
+
+    from agentcore.analyze import Corpus
+
+    corpus = Corpus()
+    for doc in corpus.add_many(page_texts, keys=urls):       # many pages, GIL-free threads
+        doc.keywords        # [("depot", 9.1), ("sales", 7.4), ...] heaviest TF-IDF words
+        doc.simhash         # 64-bit int
+        doc.duplicates      # [(earlier_key, estimated_jaccard), ...] near-duplicates seen so far
+    corpus.prompt(site_texts, budget=1200)   # the site's most informative sentences, in order
+
+Single pages: ``corpus.add(text)``; one-off use without a corpus: :func:`analyze_many`,
+:func:`analyze`, :func:`near_duplicates`, :func:`prompt_sentences`.
+
+Importing this module is cheap: numpy, the compiled kernels and Numba load on first use.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+__all__ = ["Corpus", "DocAnalysis", "NearDuplicate", "analyze", "analyze_many",
+           "near_duplicates", "prompt_sentences"]
+
+_TEXT_TYPES = (str, bytes, bytearray, memoryview)
+
+
+@dataclass(frozen=True)
+class DocAnalysis:
+    """What :meth:`Corpus.add_many` learned about one page."""
+
+    index: int                              # position in the corpus (order of arrival)
+    key: Any                                # the caller's key (url, agent id), else ``index``
+    n_tokens: int
+    keywords: list                          # [(word, tf-idf weight)], heaviest first
+    simhash: int                            # 64-bit SimHash over log-tf weighted words
+    minhash: Any = field(repr=False)        # numpy uint32 signature (``num_perm`` slots)
+    duplicates: list = field(default_factory=list)  # [(key, estimated Jaccard)] of earlier near-dups
+
+
+@dataclass(frozen=True)
+class NearDuplicate:
+    """A pair of documents whose shingle sets overlap at least the threshold."""
+
+    i: int
+    j: int
+    jaccard: float                          # estimated from the MinHash signatures
+    hamming: int                            # SimHash bits that differ (-1 when not known)
+
+
+def _np():
+    import numpy
+    return numpy
+
+
+def _kernels():
+    from kernels import similarity, textops
+    return textops, similarity
+
+
+def _check_texts(texts, name="texts") -> list:
+    if isinstance(texts, (str, bytes, bytearray, memoryview)) or not hasattr(texts, "__iter__"):
+        raise TypeError(f"{name} must be a list of str or bytes, got {type(texts).__name__}; "
+                        "wrap a single document as [text]")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, _TEXT_TYPES):
+            raise TypeError(f"{name}[{i}] must be str or bytes, got {type(t).__name__}")
+    return texts
+
+
+def _chunks(texts: list, parts: int) -> list:
+    """Contiguous slices with about equal characters each (threads finish together)."""
+    if parts <= 1 or len(texts) < 2:
+        return [(0, len(texts))]
+    sizes = [len(t) + 64 for t in texts]
+    total = sum(sizes)
+    bounds, acc, start = [], 0, 0
+    for i, s in enumerate(sizes):
+        acc += s
+        if acc >= total * (len(bounds) + 1) / parts and i + 1 < len(texts) and len(bounds) < parts - 1:
+            bounds.append((start, i + 1))
+            start = i + 1
+    bounds.append((start, len(texts)))
+    return bounds
+
+
+_POOLS: dict = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    with _POOLS_LOCK:
+        pool = _POOLS.get(threads)
+        if pool is None:
+            pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="agentcore-analyze")
+        return pool
+
+
+def _map(fn, items: list, threads: int) -> list:
+    if threads <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    return list(_pool(threads).map(fn, items))
+
+
+def _check_threads(threads) -> int:
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise TypeError(f"threads must be a positive int, got {threads!r}")
+    return threads
+
+
+class Corpus:
+    """Pages seen so far: hashed document frequencies and a near-duplicate (MinHash LSH) index.
+
+    Parameters
+    ----------
+    keywords : int
+        How many keywords :meth:`add_many` returns per page.
+    num_perm, bands, shingle : int
+        MinHash slots, LSH bands (``num_perm % bands == 0``; 128/32 finds pairs above a Jaccard
+        of about 0.4) and the token n-gram length of the shingles.
+    threshold : float
+        Estimated Jaccard at or above which two pages count as near-duplicates.
+    df_bits : int
+        The document-frequency table has ``2**df_bits`` hashed slots (4 bytes each).
+    threads : int
+        Default worker threads for :meth:`add_many` (kernels run without the GIL).
+
+    Thread-safe: concurrent :meth:`add_many` calls serialise only their short bookkeeping.
+    The LSH index keeps ``bands`` dict entries per page, fine for hundreds of thousands of pages;
+    use :func:`near_duplicates` on stored signatures beyond that.
+    """
+
+    def __init__(self, *, keywords: int = 10, num_perm: int = 128, bands: int = 32,
+                 shingle: int = 3, threshold: float = 0.5, df_bits: int = 20, threads: int = 2,
+                 max_bucket: int = 64, seed: int = 1):
+        if not isinstance(keywords, int) or keywords < 0:
+            raise TypeError(f"keywords must be an int >= 0, got {keywords!r}")
+        if not 1 <= num_perm <= 4096 or bands < 1 or num_perm % bands:
+            raise ValueError(f"bands={bands} must divide num_perm={num_perm} (1..4096)")
+        if shingle < 1:
+            raise ValueError(f"shingle must be >= 1, got {shingle}")
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        if not 8 <= df_bits <= 30:
+            raise ValueError(f"df_bits must be in 8..30, got {df_bits}")
+        self.keywords = keywords
+        self.num_perm = num_perm
+        self.bands = bands
+        self.shingle = shingle
+        self.threshold = threshold
+        self.df_bits = df_bits
+        self.threads = _check_threads(threads)
+        self.max_bucket = max_bucket
+        self.seed = seed
+        self.n_docs = 0
+        self.keys: list = []
+        self._lock = threading.Lock()
+        self._df = None
+        self._sigs = None
+        self._simhash = None
+        self._buckets = [dict() for _ in range(bands)]
+
+    # -- document frequencies ------------------------------------------------------------------
+
+    def _table(self):
+        if self._df is None:
+            self._df = _np().zeros(1 << self.df_bits, _np().int32)
+        return self._df
+
+    def df(self, word: str) -> int:
+        """In how many pages ``word`` (normalised like the tokenizer does) occurred."""
+        textops, similarity = _kernels()
+        h = textops.hash_word(word)
+        if not h:
+            return 0
+        np = _np()
+        return int(similarity.df_lookup(self._table(), np.array([h], np.uint64))[0])
+
+    def idf(self, word: str) -> float:
+        """Smoothed inverse document frequency ``ln((1 + N) / (1 + df)) + 1`` of ``word``."""
+        return math.log((1 + self.n_docs) / (1 + self.df(word))) + 1.0
+
+    # -- pages ---------------------------------------------------------------------------------
+
+    def add(self, text, *, key=None) -> DocAnalysis:
+        """Analyse one page (str or UTF-8 bytes) and remember it; see :meth:`add_many`."""
+        if not isinstance(text, _TEXT_TYPES):
+            raise TypeError(f"text must be str or bytes, got {type(text).__name__}")
+        return self.add_many([text], keys=None if key is None else [key], threads=1)[0]
+
+    def add_many(self, texts: Sequence, *, keys: Sequence | None = None,
+                 threads: int | None = None) -> list:
+        """Analyse many pages on ``threads`` GIL-free threads and remember them.
+
+        Returns one :class:`DocAnalysis` per text, in order. Pages of one call count toward each
+        other's document frequencies, and a page's ``duplicates`` lists earlier pages (this call
+        included) whose estimated Jaccard reaches ``threshold``. Empty pages get no keywords and
+        never match.
+        """
+        texts = _check_texts(texts)
+        threads = self.threads if threads is None else _check_threads(threads)
+        if keys is not None:
+            keys = list(keys)
+            if len(keys) != len(texts):
+                raise ValueError(f"keys has {len(keys)} items for {len(texts)} texts")
+        if not texts:
+            return []
+        np = _np()
+        textops, sim = _kernels()
+        parts = _chunks(texts, threads)
+
+        def tokens_and_signatures(bounds):
+            a, b = bounds
+            ids, offs, flags, starts, norm = textops.tokenize_batch(texts[a:b])
+            ids = np.frombuffer(ids, np.uint64)
+            offs = np.frombuffer(offs, np.int64)
+            uids, counts, first, uoff = sim.doc_counts(ids, offs)
+            sigs = sim.minhash(ids, offs, self.num_perm, self.shingle, self.seed)
+            return dict(offs=offs, flags=np.frombuffer(flags, np.uint8), starts=np.frombuffer(starts, np.int64),
+                        norm=norm, uids=uids, counts=counts, first=first, uoff=uoff, sigs=sigs,
+                        bkeys=sim.band_keys(sigs, self.bands),
+                        simhash=sim.simhash(uids, 1.0 + np.log(counts), uoff))
+
+        chunks = _map(tokens_and_signatures, parts, threads)
+        with self._lock:
+            table = self._table()
+            for c in chunks:
+                sim.df_add(table, c["uids"])
+            base = self.n_docs
+            self.n_docs += len(texts)
+            n_docs = self.n_docs
+            self.keys.extend(keys if keys is not None else range(base, base + len(texts)))
+
+        k = self.keywords
+
+        def keywords(c):
+            df = sim.df_lookup(table, c["uids"])
+            w = sim.tfidf(c["counts"], df, n_docs)
+            eligible = c["flags"][c["first"]] == 0
+            top = sim.topk(w, eligible, c["first"], c["uoff"], k)
+            starts, norm, first = c["starts"], c["norm"], c["first"]
+            out = []
+            for row in top:
+                kw = []
+                for u in row:
+                    if u < 0:
+                        break
+                    s = int(starts[first[u]])
+                    kw.append((norm[s:norm.index(b" ", s)].decode("utf-8"), float(w[u])))
+                out.append(kw)
+            return out
+
+        kws = _map(keywords, chunks, threads)
+        sigs = np.concatenate([c["sigs"] for c in chunks])
+        hashes = np.concatenate([c["simhash"] for c in chunks])
+        bkeys = np.concatenate([c["bkeys"] for c in chunks])
+        n_tokens = np.concatenate([np.diff(c["offs"]) for c in chunks])
+        with self._lock:
+            dups = self._index(base, sigs, hashes, bkeys, n_tokens)
+        out = []
+        flat_kw = [kw for part in kws for kw in part]
+        for t in range(len(texts)):
+            out.append(DocAnalysis(index=base + t, key=self.keys[base + t], n_tokens=int(n_tokens[t]),
+                                   keywords=flat_kw[t], simhash=int(hashes[t]), minhash=sigs[t],
+                                   duplicates=dups[t]))
+        return out
+
+    def _index(self, base, sigs, hashes, bkeys, n_tokens) -> list:
+        """Store signatures and find each page's earlier near-duplicates (caller holds the lock)."""
+        np = _np()
+        n = base + sigs.shape[0]
+        if self._sigs is None or self._sigs.shape[0] < n:
+            cap = max(n, 2 * (0 if self._sigs is None else self._sigs.shape[0]), 64)
+            grown = np.empty((cap, self.num_perm), np.uint32)
+            grown_h = np.empty(cap, np.uint64)
+            if self._sigs is not None:
+                grown[:base] = self._sigs[:base]
+                grown_h[:base] = self._simhash[:base]
+            self._sigs, self._simhash = grown, grown_h
+        self._sigs[base:n] = sigs
+        self._simhash[base:n] = hashes
+        out = []
+        for t in range(sigs.shape[0]):
+            found = []
+            if n_tokens[t]:
+                cands = set()
+                row = bkeys[t].tolist()
+                for b, key in enumerate(row):
+                    bucket = self._buckets[b].get(key)
+                    if bucket is None:
+                        self._buckets[b][key] = [base + t]
+                    else:
+                        cands.update(bucket)
+                        if len(bucket) < self.max_bucket:
+                            bucket.append(base + t)
+                if cands:
+                    cand = np.fromiter(sorted(cands), np.int64, len(cands))
+                    jac = (self._sigs[cand] == sigs[t]).sum(axis=1) / self.num_perm
+                    found = [(self.keys[i], float(j)) for i, j in zip(cand.tolist(), jac.tolist())
+                             if j >= self.threshold]
+            out.append(found)
+        return out
+
+    def near_duplicates(self, threshold: float | None = None) -> list:
+        """Every near-duplicate pair among the pages added so far (batch LSH over all of them)."""
+        if self.n_docs == 0:
+            return []
+        return near_duplicates(self._sigs[:self.n_docs], self._simhash[:self.n_docs],
+                               threshold=self.threshold if threshold is None else threshold,
+                               bands=self.bands, max_bucket=self.max_bucket)
+
+    # -- prompts -------------------------------------------------------------------------------
+
+    def prompt_sentences(self, texts: Sequence, budget: int = 1200, mode: str = "top",
+                         min_chars: int = 20, sep: str = "\n") -> list:
+        """Sentences of ``texts`` (one site's pages) that fit ``budget`` characters when joined by
+        ``sep``, in page and reading order.
+
+        ``mode="top"`` keeps the sentences with the highest TF-IDF weight per token (IDF from this
+        corpus; the site's own term counts), skipping repeats across pages and sentences shorter
+        than ``min_chars``; ``mode="lead"`` takes each page's first sentence, then each page's
+        second, and so on. A first sentence longer than the budget is cut at a word boundary.
+        """
+        texts = _check_texts(texts)
+        if mode not in ("top", "lead"):
+            raise ValueError(f"mode must be 'top' or 'lead', got {mode!r}")
+        if not isinstance(budget, int) or budget < 1:
+            raise TypeError(f"budget must be a positive int (characters), got {budget!r}")
+        textops, sim = _kernels()
+        items, seen = [], set()
+        for ti, text in enumerate(texts):
+            for si, s in enumerate(textops.split_sentences(text)):
+                norm = s.casefold()
+                if len(s) < min_chars or norm in seen:
+                    continue
+                seen.add(norm)
+                items.append((ti, si, s))
+        if not items:
+            return []
+        order, bags = self._rank_sentences([s for _, _, s in items])
+        if mode == "lead":
+            order = sorted(range(len(items)), key=lambda x: (items[x][1], items[x][0]))
+        chosen, used = [], 0
+        for x in order:
+            cost = len(items[x][2]) + (len(sep) if chosen else 0)
+            if used + cost > budget:
+                continue
+            # A reworded copy (same content words) of a chosen sentence adds nothing to a prompt.
+            if any(len(bags[x] & bags[y]) >= 0.7 * max(len(bags[x] | bags[y]), 1) for y in chosen):
+                continue
+            chosen.append(x)
+            used += cost
+        if not chosen:
+            s = items[order[0]][2]
+            cut = s[:max(budget - 1, 0)]
+            if " " in cut:
+                cut = cut[:cut.rindex(" ")]
+            return [cut + "…"] if budget > 1 else []
+        chosen.sort(key=lambda x: (items[x][0], items[x][1]))
+        return [items[x][2] for x in chosen]
+
+    def _rank_sentences(self, sentences: list) -> tuple:
+        """Sentence indexes by score (best first) and each sentence's set of content-word ids."""
+        np = _np()
+        textops, sim = _kernels()
+        ids, offs, flags, _, _ = textops.tokenize_batch(sentences, spans=False)
+        ids = np.frombuffer(ids, np.uint64)
+        offs = np.frombuffer(offs, np.int64)
+        flags = np.frombuffer(flags, np.uint8)
+        uids, counts, first, uoff = sim.doc_counts(ids, offs)
+        content = flags[first] == 0
+        # Site-level term frequency: every sentence of the site is one bag of words.
+        site_ids, inverse = np.unique(uids, return_inverse=True)
+        site_counts = np.bincount(inverse, weights=counts).astype(np.int64)
+        df = sim.df_lookup(self._table(), site_ids)
+        w = sim.tfidf(site_counts, df, self.n_docs)[inverse] * content
+        sent = np.repeat(np.arange(len(sentences)), np.diff(uoff))
+        score = np.bincount(sent, weights=w, minlength=len(sentences))
+        score /= np.sqrt(np.diff(offs) + 1.0)
+        order = sorted(range(len(sentences)), key=lambda i: (-round(float(score[i]), 9), i))
+        content_ids = uids[content].tolist()
+        cuts = np.cumsum(np.bincount(sent[content], minlength=len(sentences))).tolist()
+        bags, a = [], 0
+        for b in cuts:
+            bags.append(set(content_ids[a:b]))
+            a = b
+        return order, bags
+
+    def _count_only(self, texts: list) -> None:
+        """Add ``texts`` to the document frequencies only (no signatures, no index)."""
+        np = _np()
+        textops, sim = _kernels()
+        ids, offs, _, _, _ = textops.tokenize_batch(texts, spans=False)
+        uids, _, _, _ = sim.doc_counts(np.frombuffer(ids, np.uint64), np.frombuffer(offs, np.int64))
+        with self._lock:
+            sim.df_add(self._table(), uids)
+            self.n_docs += len(texts)
+
+    def prompt(self, texts: Sequence, budget: int = 1200, mode: str = "top", sep: str = "\n") -> str:
+        """:meth:`prompt_sentences` joined by ``sep``: at most ``budget`` characters."""
+        return sep.join(self.prompt_sentences(texts, budget=budget, mode=mode, sep=sep))
+
+
+def analyze_many(texts: Sequence, *, threads: int = 2, keywords: int = 10, keys=None) -> list:
+    """Analyse ``texts`` as one fresh corpus: keywords, SimHash, MinHash and duplicates per text.
+
+    >>> docs = analyze_many(["The cat sat on the mat.", "The cat sat on the mat!", ""])
+    >>> [d.duplicates for d in docs]
+    [[], [(0, 1.0)], []]
+    """
+    return Corpus(keywords=keywords, threads=_check_threads(threads)).add_many(texts, keys=keys)
+
+
+def analyze(text, *, keywords: int = 10) -> DocAnalysis:
+    """Analyse one text on its own (IDF is flat, so keywords rank by term frequency)."""
+    return Corpus(keywords=keywords, threads=1).add(text)
+
+
+def near_duplicates(minhashes, simhashes=None, *, threshold: float = 0.5, bands: int = 32,
+                    max_bucket: int = 64) -> list:
+    """Near-duplicate pairs among many documents' MinHash signatures (rows of a uint32 array).
+
+    LSH banding proposes candidates, then the estimated Jaccard (share of equal slots) must reach
+    ``threshold``. With ``simhashes`` (one uint64 per row) each pair also carries its Hamming
+    distance. Returns :class:`NearDuplicate` items sorted by ``(i, j)``.
+    """
+    np = _np()
+    _, sim = _kernels()
+    sigs = np.asarray(minhashes)
+    if sigs.ndim != 2 or sigs.dtype != np.uint32:
+        raise TypeError("minhashes must be a 2-d uint32 array (stack DocAnalysis.minhash rows), "
+                        f"got {sigs.dtype} with shape {sigs.shape}")
+    pairs = sim.lsh_pairs(sigs, bands, max_bucket)
+    jac = sim.pair_jaccard(sigs, pairs)
+    keep = jac >= threshold
+    pairs, jac = pairs[keep], jac[keep]
+    if simhashes is not None:
+        ham = sim.pair_hamming(np.asarray(simhashes, np.uint64), pairs)
+    else:
+        ham = np.full(len(pairs), -1, np.int64)
+    return [NearDuplicate(int(i), int(j), float(x), int(h))
+            for (i, j), x, h in zip(pairs.tolist(), jac.tolist(), ham.tolist())]
+
+
+def prompt_sentences(texts: Sequence, *, budget: int = 1200, mode: str = "top",
+                     corpus: Corpus | None = None) -> list:
+    """The most informative sentences of ``texts`` within ``budget`` characters (see
+    :meth:`Corpus.prompt_sentences`). Without ``corpus``, IDF comes from ``texts`` themselves."""
+    if corpus is None:
+        texts = _check_texts(texts)
+        corpus = Corpus(keywords=0, threads=1)
+        corpus._count_only(texts)
+    return corpus.prompt_sentences(texts, budget=budget, mode=mode)
+

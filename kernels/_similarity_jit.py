@@ -1,0 +1,255 @@
+"""Numba bodies of the similarity kernels (imports numba; load only through kernels._similarity).
+
+Every function is ``nogil`` so the analysis pool's threads run them in parallel, and ``cache=True``
+so a new process loads machine code instead of compiling (about a second per function). No
+``parallel=True``: the caller's pool owns the threads, so Numba's own pool never oversubscribes.
+"""
+import numpy as np
+from numba import njit
+
+from kernels.similarity_py import BAND_SEED, EMPTY, SHINGLE_SEED
+
+U64 = np.uint64
+_C1 = U64(0xFF51AFD7ED558CCD)
+_C2 = U64(0xC4CEB9FE1A85EC53)
+_S33 = U64(33)
+_S32 = U64(32)
+_ONE = U64(1)
+_SHINGLE_SEED = U64(SHINGLE_SEED)
+_BAND_SEED = U64(BAND_SEED)
+_EMPTY = np.uint32(EMPTY)
+_MAX64 = U64(0xFFFFFFFFFFFFFFFF)
+
+_jit = njit(nogil=True, cache=True)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _fmix(h):
+    h ^= h >> _S33
+    h *= _C1
+    h ^= h >> _S33
+    h *= _C2
+    h ^= h >> _S33
+    return h
+
+
+@_jit
+def doc_counts(ids, offsets):
+    n = offsets.shape[0] - 1
+    m = ids.shape[0]
+    uids = np.empty(m, np.uint64)
+    counts = np.empty(m, np.int32)
+    first = np.empty(m, np.int64)
+    uoff = np.zeros(n + 1, np.int64)
+    k = 0
+    for d in range(n):
+        a = offsets[d]
+        b = offsets[d + 1]
+        if b > a:
+            order = np.argsort(ids[a:b], kind="mergesort")   # stable: first occurrence first
+            prev = ids[a + order[0]]
+            uids[k] = prev
+            counts[k] = 1
+            first[k] = a + order[0]
+            for t in range(1, b - a):
+                v = ids[a + order[t]]
+                if v == prev:
+                    counts[k] += 1
+                else:
+                    k += 1
+                    uids[k] = v
+                    counts[k] = 1
+                    first[k] = a + order[t]
+                    prev = v
+            k += 1
+        uoff[d + 1] = k
+    return uids[:k].copy(), counts[:k].copy(), first[:k].copy(), uoff
+
+
+@_jit
+def tfidf(counts, df, n_docs):
+    out = np.empty(counts.shape[0], np.float64)
+    num = 1.0 + n_docs
+    for i in range(counts.shape[0]):
+        out[i] = (1.0 + np.log(np.float64(counts[i]))) * (np.log(num / (1.0 + df[i])) + 1.0)
+    return out
+
+
+@_jit
+def topk(wq, eligible, first, uoff, k):
+    n = uoff.shape[0] - 1
+    out = np.full((n, k), -1, np.int64)
+    for d in range(n):
+        a = uoff[d]
+        b = uoff[d + 1]
+        idx = np.empty(b - a, np.int64)
+        m = 0
+        for u in range(a, b):
+            if eligible[u]:
+                idx[m] = u
+                m += 1
+        idx = idx[:m]
+        # order by first occurrence, then stably by weight: ties keep the earlier word
+        idx = idx[np.argsort(first[idx], kind="mergesort")]
+        idx = idx[np.argsort(-wq[idx], kind="mergesort")]
+        for j in range(min(k, m)):
+            out[d, j] = idx[j]
+    return out
+
+
+@_jit
+def simhash(uids, wq, uoff):
+    n = uoff.shape[0] - 1
+    out = np.zeros(n, np.uint64)
+    acc = np.zeros(64, np.int64)
+    for d in range(n):
+        acc[:] = 0
+        for u in range(uoff[d], uoff[d + 1]):
+            h = uids[u]
+            w = wq[u]
+            for bit in range(64):
+                if (h >> U64(bit)) & _ONE:
+                    acc[bit] += w
+                else:
+                    acc[bit] -= w
+        v = U64(0)
+        for bit in range(64):
+            if acc[bit] > 0:
+                v |= _ONE << U64(bit)
+        out[d] = v
+    return out
+
+
+@_jit
+def minhash(ids, offsets, a, b, shingle):
+    n = offsets.shape[0] - 1
+    p = a.shape[0]
+    out = np.full((n, p), _EMPTY, np.uint32)
+    mins = np.empty(p, np.uint64)
+    for d in range(n):
+        s = offsets[d]
+        m = offsets[d + 1] - s
+        if m == 0:
+            continue
+        kk = shingle if m >= shingle else m
+        mins[:] = _MAX64
+        for j in range(m - kk + 1):
+            h = _SHINGLE_SEED
+            for q in range(kk):
+                h = _fmix(h ^ ids[s + j + q])
+            for i in range(p):
+                v = (a[i] * h + b[i]) >> _S32
+                if v < mins[i]:
+                    mins[i] = v
+        for i in range(p):
+            out[d, i] = np.uint32(mins[i])
+    return out
+
+
+@_jit
+def band_keys(sigs, bands):
+    n = sigs.shape[0]
+    r = sigs.shape[1] // bands
+    keys = np.empty((n, bands), np.uint64)
+    for bnd in range(bands):
+        h0 = _fmix(U64(bnd + 1) * _BAND_SEED)
+        for i in range(n):
+            h = h0
+            for q in range(r):
+                h = _fmix(h ^ U64(sigs[i, bnd * r + q]))
+            keys[i, bnd] = h
+    return keys
+
+
+@_jit
+def lsh_codes(keys, valid, max_bucket):
+    """Pair codes ``i * n + j`` (i < j) of rows sharing a band key; two passes: count, then fill."""
+    n = keys.shape[0]
+    bands = keys.shape[1]
+    nv = valid.shape[0]
+    orders = np.empty((bands, nv), np.int64)
+    total = 0
+    for bnd in range(bands):
+        kb = np.empty(nv, np.uint64)
+        for t in range(nv):
+            kb[t] = keys[valid[t], bnd]
+        order = np.argsort(kb, kind="mergesort")
+        orders[bnd, :] = order
+        s = 0
+        while s < nv:
+            e = s + 1
+            while e < nv and kb[order[e]] == kb[order[s]]:
+                e += 1
+            size = e - s
+            if size > 1:
+                total += size * (size - 1) // 2 if size <= max_bucket else size - 1
+            s = e
+    codes = np.empty(total, np.int64)
+    c = 0
+    for bnd in range(bands):
+        order = orders[bnd]
+        s = 0
+        while s < nv:
+            e = s + 1
+            k0 = keys[valid[order[s]], bnd]
+            while e < nv and keys[valid[order[e]], bnd] == k0:
+                e += 1
+            size = e - s
+            if size > 1:
+                if size <= max_bucket:
+                    for x in range(s, e):
+                        for y in range(x + 1, e):
+                            codes[c] = valid[order[x]] * n + valid[order[y]]
+                            c += 1
+                else:
+                    for y in range(s + 1, e):
+                        codes[c] = valid[order[s]] * n + valid[order[y]]
+                        c += 1
+            s = e
+    return np.unique(codes)
+
+
+@_jit
+def pair_jaccard(sigs, pairs):
+    m = pairs.shape[0]
+    p = sigs.shape[1]
+    out = np.empty(m, np.float64)
+    for t in range(m):
+        i = pairs[t, 0]
+        j = pairs[t, 1]
+        eq = 0
+        for q in range(p):
+            if sigs[i, q] == sigs[j, q]:
+                eq += 1
+        out[t] = np.float64(eq) / p
+    return out
+
+
+@_jit
+def pair_hamming(hashes, pairs):
+    m = pairs.shape[0]
+    out = np.empty(m, np.int64)
+    for t in range(m):
+        x = hashes[pairs[t, 0]] ^ hashes[pairs[t, 1]]
+        c = 0
+        while x:
+            x &= x - _ONE
+            c += 1
+        out[t] = c
+    return out
+
+
+@_jit
+def df_add(table, uids):
+    mask = U64(table.shape[0] - 1)
+    for u in range(uids.shape[0]):
+        table[np.int64(uids[u] & mask)] += 1
+
+
+@_jit
+def df_lookup(table, uids):
+    mask = U64(table.shape[0] - 1)
+    out = np.empty(uids.shape[0], np.int64)
+    for u in range(uids.shape[0]):
+        out[u] = table[np.int64(uids[u] & mask)]
+    return out
