@@ -1,0 +1,209 @@
+"""The HTML report: rendered from realistic data, from a real store, and checked in headless Chromium."""
+from __future__ import annotations
+
+import html
+import json
+import os
+import random
+import re
+import shutil
+import struct
+import subprocess
+
+import pytest
+
+from agentcore.report import (ReportData, Sample, nice_ticks, render_html, report_from_store,
+                              write_report)
+from agentcore.store import Failure, LLMResult, NearDup, Page, Site, open_store
+
+STATES = ["SITE_FETCH", "PAGE_FETCH", "EXTRACT", "ANALYZE", "WAIT_PAGES", "SUMMARIZE", "STORE",
+          "DONE", "FAILED"]
+CATEGORIES = ["software", "science", "reference", "news", "education", "government", "commerce",
+              "health", "entertainment", "sports", "other"]
+REASONS = {"http_404": 180, "http_500": 61, "timeout": 44, "redirect_loop": 20,
+           "ssrf_redirect_refused": 12, "offsite_redirect_refused": 12, "body_too_large": 9,
+           "decompressed_too_large": 9, "binary_content_type": 18, "truncated_html": 3,
+           "robots_disallow": 31, "llm_invalid_json": 2}
+
+
+def realistic_data(seed: int = 7) -> ReportData:
+    """A 96 s, 500-site run: ramp-up, steady state, LLM tail, like the demo produces."""
+    rng = random.Random(seed)
+    samples, pages, summaries, tokens = [], 0, 0, 0
+    total_pages, total_agents = 10_412, 10_912
+    t = 0.0
+    while t < 96.0:
+        t = round(t + 0.5, 2)
+        ramp = min(1.0, t / 8.0) * (0.25 if t > 80 else 1.0)
+        pages = min(total_pages, pages + int(ramp * rng.uniform(55, 80)))
+        if t > 6:
+            summaries = min(500, summaries + rng.choice([2, 3, 3, 4]))
+        tokens = summaries * 31
+        active = max(total_agents - pages - summaries, 0)
+        fetch = min(256, active // 3)
+        states = {"SITE_FETCH": max(0, 40 - int(t)), "PAGE_FETCH": fetch,
+                  "EXTRACT": rng.randint(0, 64) if active else 0,
+                  "ANALYZE": rng.randint(0, 48) if active else 0,
+                  "WAIT_PAGES": max(0, min(500 - summaries, 300)),
+                  "SUMMARIZE": min(128, 500 - summaries), "STORE": rng.randint(0, 20),
+                  "DONE": pages - 380 * pages // total_pages + summaries,
+                  "FAILED": 380 * pages // total_pages}
+        samples.append(Sample(t=t, pages=pages, summaries=summaries, states=states, tokens=tokens))
+    cats = dict(zip(CATEGORIES, [131, 87, 66, 52, 41, 33, 29, 21, 17, 12, 11]))
+    clusters = []
+    for c in range(37):
+        size = 2 + (c * 7) % 6
+        clusters.append(sorted(f"http://site{(c * 13 + k * 101) % 500:03d}.test/docs/"
+                               f"{['os', 'json', 'asyncio', 'pathlib'][c % 4]}-{c}.html"
+                               for k in range(size)))
+    clusters.sort(key=lambda g: (-len(g), g[0]))
+    return ReportData(title="agentcore demo: 500 sites", run_id="20261126-101500-abcd1234",
+                      store="/tmp/agentcore-demo/run.db", sites=500, pages=10_032, summaries=500,
+                      failures=sum(REASONS.values()), wall_time_s=96.0, samples=samples,
+                      categories=cats, failure_reasons=REASONS, clusters=clusters,
+                      extra={"model": "SmolLM2-135M-Instruct Q4_0", "LLM tokens/s": 561.0,
+                             "concurrency (global / per host)": "256 / 4"})
+
+
+def test_nice_ticks():
+    assert nice_ticks(0, 96, 6) == [0, 20, 40, 60, 80, 100]
+    assert nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert nice_ticks(0, 0) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]  # a flat series still gets an axis
+    assert nice_ticks(0, 7321, 5)[-1] >= 7321
+
+
+def test_report_is_self_contained_and_complete(tmp_path):
+    data = realistic_data()
+    path = write_report(tmp_path / "r" / "report.html", data)
+    text = path.read_text(encoding="utf-8")
+    # No network, no scripts to run: nothing fetched from anywhere, only the inert data island.
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+    assert "@import" not in text and "url(" not in text
+    assert re.findall(r"<script[^>]*>", text) == ['<script type="application/json" id="report-data">']
+    for ident in ("summary", "chart-throughput", "chart-summaries", "chart-states", "chart-finished",
+                  "chart-categories", "chart-failures", "clusters"):
+        assert f'id="{ident}"' in text
+    assert text.count("<svg") == 6
+    # Summary numbers, derived rates and the extra rows are there.
+    assert "10,032" in text and "104" in text and "5.21" in text  # pages, pages/s, summaries/s
+    assert "SmolLM2-135M-Instruct Q4_0" in text
+    # Every category and failure reason gets a bar; the biggest cluster's urls are listed.
+    for label in list(data.categories) + list(data.failure_reasons):
+        assert f">{html.escape(label)}<title>" in text
+    assert data.clusters[0][0] in text
+    embedded = json.loads(re.search(r'id="report-data">(.*?)</script>', text, re.S).group(1))
+    assert embedded["pages"] == 10_032 and len(embedded["samples"]) == len(data.samples)
+
+
+def test_report_escapes_text_and_handles_empty_data(tmp_path):
+    evil = ReportData(title="<script>alert(1)</script>", categories={"<b>x</b>": 1},
+                      failure_reasons={'"><img src=x>': 2}, clusters=[["http://a/<x>", "http://b/&"]])
+    text = render_html(evil)
+    assert "<script>alert" not in text and "<b>x</b>" not in text and "<img src=x>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    empty = render_html(ReportData())
+    assert empty.count("no data recorded") == 4 and "No near-duplicate pages found." in empty
+
+
+def test_report_from_store(db_url):
+    with open_store(db_url) as store:
+        run = store.create_run({"sites": 3})
+        store.write(run, Site(host="a.test"), Site(host="b.test"), Site(host="c.test"))
+        store.write(run, *[Page(url=f"http://a.test/{i}", host="a.test") for i in range(7)])
+        store.write(run, LLMResult(host="a.test", category="science"),
+                    LLMResult(host="b.test", category="science"), LLMResult(host="c.test", category="news"))
+        store.write(run, Failure(kind="page", key="http://a.test/x", reason="http_404"),
+                    Failure(kind="page", key="http://a.test/y", reason="http_404"),
+                    Failure(kind="page", key="http://a.test/z", reason="timeout"))
+        store.write(run, NearDup("http://a.test/1", "http://b.test/1", 0.97),
+                    NearDup("http://b.test/1", "http://c.test/1", 0.95))
+        store.finish_run(run, {"wall_time_s": 3.5})
+        timeline = [{"t": 1.0, "pages": 2, "summaries": 0, "states": {"PAGE_FETCH": 5}},
+                    {"t": 3.5, "pages": 10, "summaries": 3, "states": {"DONE": 13}}]
+        data = report_from_store(store, run, timeline, extra={"backend": store.backend})
+    assert (data.sites, data.pages, data.summaries, data.failures) == (3, 7, 3, 3)
+    assert data.wall_time_s == 3.5 and data.pages_per_s == 2.0
+    assert data.categories == {"science": 2, "news": 1}
+    assert data.failure_reasons == {"http_404": 2, "timeout": 1}
+    assert data.clusters == [["http://a.test/1", "http://b.test/1", "http://c.test/1"]]
+    assert isinstance(data.samples[0], Sample) and data.samples[1].states == {"DONE": 13}
+    assert "http://c.test/1" in render_html(data)
+
+
+# ------------------------------------------------------------------ headless Chromium
+
+PROBE = """<script>
+// Test-only probe (never in a real report): measures what the browser actually laid out.
+window.addEventListener('load', () => {
+  const r = e => { const b = e.getBoundingClientRect(); return [Math.round(b.width), Math.round(b.height)]; };
+  const out = {svgs: [], overflowX: document.documentElement.scrollWidth > window.innerWidth,
+               bodyHeight: document.body.scrollHeight};
+  document.querySelectorAll('section.card').forEach(sec => {
+    const svg = sec.querySelector('svg');
+    if (!svg) return;
+    const marks = [...svg.querySelectorAll('.series, .bar')].map(e => { const b = e.getBBox(); return [b.width, b.height]; });
+    const box = svg.getBoundingClientRect();
+    const outside = [...svg.querySelectorAll('text, .series, .bar')].filter(e => {
+      const b = e.getBoundingClientRect();
+      return b.left < box.left - 1 || b.top < box.top - 1 || b.right > box.right + 1 || b.bottom > box.bottom + 1;
+    }).map(e => e.textContent.slice(0, 40));
+    out.svgs.push({id: sec.id, size: r(svg), marks: marks, outside: outside});
+  });
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not exe:
+        pytest.fail("headless Chromium is needed to check the report: run `./dev test` (it "
+                    "installs Debian's chromium) or `apt-get install chromium`", pytrace=False)
+    return exe
+
+
+def run_chromium(args: list[str], tmp_path) -> subprocess.CompletedProcess:
+    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
+           f"--user-data-dir={tmp_path / 'chromium-profile'}", *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, f"chromium failed (exit {r.returncode}):\n{r.stderr[-3000:]}"
+    return r
+
+
+def test_report_renders_in_headless_chromium(tmp_path):
+    data = realistic_data()
+    report = write_report(tmp_path / "report.html", data)
+    probed = tmp_path / "probed.html"
+    probed.write_text(report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
+                      encoding="utf-8")
+    r = run_chromium(["--window-size=1200,2000", "--virtual-time-budget=5000", "--dump-dom",
+                      probed.as_uri()], tmp_path)
+    m = re.search(r'<pre id="probe">(.*?)</pre>', r.stdout, re.S)
+    assert m, f"the probe did not run; dump starts with:\n{r.stdout[:2000]}"
+    probe = json.loads(html.unescape(m.group(1)))
+    by_id = {s["id"]: s for s in probe["svgs"]}
+    assert set(by_id) == {"chart-throughput", "chart-summaries", "chart-states", "chart-finished",
+                          "chart-categories", "chart-failures"}
+    for ident, s in by_id.items():
+        w, h = s["size"]
+        assert w > 300 and h > 100, f"{ident} laid out at {w}x{h}"
+        assert s["marks"] and all(mw > 0 and mh > 0 for mw, mh in s["marks"]), f"{ident}: empty marks"
+        assert s["outside"] == [], f"{ident}: drawn outside the chart: {s['outside']}"
+    assert len(by_id["chart-categories"]["marks"]) == len(data.categories)
+    assert len(by_id["chart-failures"]["marks"]) == len(data.failure_reasons)
+    assert len(by_id["chart-states"]["marks"]) == len(STATES) - 2  # DONE/FAILED in their own chart
+    assert not probe["overflowX"], "the report is wider than a 1200 px window"
+
+    # The unmodified report as a screenshot: a real PNG of the window size.
+    shot = tmp_path / "report.png"
+    run_chromium(["--window-size=1200,2000", f"--screenshot={shot}", report.as_uri()], tmp_path)
+    head = shot.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", head[16:24]) == (1200, 2000)
+    keep = os.environ.get("AGENTCORE_REPORT_SCREENSHOT")
+    if keep:  # for a human look: AGENTCORE_REPORT_SCREENSHOT=/tmp/report.png pytest ...
+        shutil.copy(shot, keep)
+        shutil.copy(report, os.path.splitext(keep)[0] + ".html")
