@@ -1,0 +1,1 @@
+"""Benchmarks behind `agentcore bench AREA`: each module has add_arguments(parser) and run(args)."""

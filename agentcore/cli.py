@@ -1,0 +1,70 @@
+"""The `agentcore` command: the demo runner and the benchmarks."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+BENCH_AREAS = {
+    "core": "agentcore.bench.core",
+    "text": "agentcore.bench.text",
+    "analysis": "agentcore.bench.analysis",
+    "llm": "agentcore.bench.llm",
+    "demo": "agentcore.bench.demo",
+}
+
+
+def _bench_module(area: str):
+    try:
+        return importlib.import_module(BENCH_AREAS[area])
+    except ModuleNotFoundError as exc:
+        raise SystemExit(f"agentcore bench {area}: not available ({exc})") from None
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="agentcore", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sw = sub.add_parser("swarm", help="N agents through the 6-state lifecycle, with live progress")
+    sw.add_argument("--agents", type=int, default=1_000_000)
+    sw.add_argument("--batch", type=int, default=250_000, help="agents per action call")
+
+    demo = sub.add_parser("demo", help="the scrape-analyze-store swarm demo (embedded defaults)")
+    try:
+        from . import demo as demo_mod
+    except ImportError:
+        demo_mod = None
+    if demo_mod is not None:
+        demo_mod.add_arguments(demo)
+    else:
+        demo.add_argument("--agents", type=int, default=1_000_000)
+        demo.add_argument("--batch", type=int, default=250_000)
+
+    bench = sub.add_parser("bench", help="benchmarks with ratios against the anchors")
+    areas = bench.add_subparsers(dest="area", required=True)
+    for area in BENCH_AREAS:
+        ap = areas.add_parser(area)
+        ap.set_defaults(_area=area)
+        if argv[:2] == ["bench", area]:  # only import the area asked for: each is heavy
+            _bench_module(area).add_arguments(ap)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
+    if args.command == "swarm" or (args.command == "demo" and not hasattr(args, "sites")):
+        from .swarm_demo import run_swarm_demo
+
+        return run_swarm_demo(args.agents, args.batch)
+    if args.command == "demo":
+        from . import demo
+
+        return demo.run(args)
+    if args.command == "bench":
+        return _bench_module(args._area).run(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
