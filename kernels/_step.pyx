@@ -238,11 +238,15 @@ cdef class Core:
             self.state[a] = s
             self.retries[a] = 0
             if s >= 2:
+                # an on_error state sees why the agent came there (reason_of); success clears it
                 self.status[a] = READY
-                self.reason[a] = R_NONE
+                self.reason[a] = rs
                 return
             self.status[a] = TERMINAL
-            self.reason[a] = rs if s == FAILED else R_NONE
+            if s == DONE:
+                self.reason[a] = R_NONE
+            elif rs != R_NONE:  # FAILED reached on success (after an on_error state) keeps it
+                self.reason[a] = rs
             self.n_terminal += 1
             p = self.parent1[a] - 1
             if p < 0:

@@ -100,14 +100,22 @@ def test_retries_exhausted_follow_on_error(backend):
         for j in range(len(batch)):
             batch.fail(j, "refused")
 
+    recorded = {}
+
+    def record(batch):  # the on_error state sees why the agent came there
+        for a in batch.ids:
+            recorded[a] = batch.swarm.reason_of(a)
+
     spec = AgentSpec([
         State("TRY", batch_action(always_fails, inline=True), on_ok="DONE", on_error="RECORD",
               retries=2, backoff=0.001),
-        State("RECORD", batch_action(lambda b: None, inline=True), on_ok="FAILED"),
+        State("RECORD", batch_action(record, inline=True), on_ok="FAILED"),
     ])
     swarm = Swarm(spec, 5, backend=backend)
     res = swarm.run()
     assert res.failed == 5
+    assert recorded == {a: "refused" for a in range(5)}
+    assert swarm.reason_of(3) == "refused"  # kept through RECORD into FAILED
     assert swarm.agent(0)["steps"] == 2  # TRY -> RECORD -> FAILED, retries don't count as steps
 
 
