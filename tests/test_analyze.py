@@ -1,0 +1,191 @@
+"""agentcore.analyze on real article texts, once over the compiled kernels and once over the twins."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agentcore import analyze
+from kernels import _similarity, similarity_py, textops_py
+from kernels._textspec import STOPWORDS
+
+SHARED = Path(os.environ.get("AGENTCORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+GROUND_TRUTH = SHARED / "data" / "article-extraction-benchmark" / "ground-truth.json"
+
+# Two made-up sites' navigation and footer text: the only difference between a page's two copies.
+SITE_A = ("Home | World | Politics | Business | Tech | Science | Health | Sports | Subscribe | Sign in",
+          "© 2024 Daily Chronicle Media Group. All rights reserved. Privacy Policy | Terms of Use | "
+          "Cookie Settings | Contact Us | Advertise with us | Careers")
+SITE_B = ("Skip to main content. Menu: Latest news, Opinion, Markets, Culture, Video, Podcasts. "
+          "Search this site",
+          "Follow us on Facebook, Twitter and Instagram. Sign up for our free morning newsletter. "
+          "Copyright Metro Herald Inc. Accessibility statement. Do not sell my personal information")
+
+
+@pytest.fixture(scope="module")
+def articles():
+    if not GROUND_TRUTH.exists():
+        pytest.fail(f"{GROUND_TRUTH} is missing: the tests need ../shared beside the checkout",
+                    pytrace=False)
+    return [v["articleBody"] for v in json.loads(GROUND_TRUTH.read_text()).values()]
+
+
+@pytest.fixture(params=["compiled", "pure"])
+def twins(request, monkeypatch):
+    if request.param == "compiled":
+        from kernels import _textops
+        mods = (_textops, _similarity)
+    else:
+        mods = (textops_py, similarity_py)
+    monkeypatch.setattr(analyze, "_kernels", lambda: mods)
+    return request.param
+
+
+def wrap(site, text):
+    return f"{site[0]}\n{text}\n{site[1]}"
+
+
+def test_keywords_are_real_content_words(twins, articles):
+    docs = analyze.Corpus(keywords=8).add_many(articles)
+    assert len(docs) == len(articles)
+    home_depot = next(d for d, a in zip(docs, articles) if "Home Depot" in a)
+    words = [w for w, _ in home_depot.keywords]
+    assert "depot" in words and "sales" in words
+    for d in docs:
+        weights = [w for _, w in d.keywords]
+        assert weights == sorted(weights, reverse=True)
+        for w, _ in d.keywords:
+            assert w not in STOPWORDS
+            assert len(w) >= 2 and not w.isdigit()
+    assert all(len(d.keywords) == 8 for d in docs if d.n_tokens > 100)
+
+
+def test_boilerplate_copies_pair_and_unrelated_pages_do_not(twins, articles):
+    # articles long enough that the article, not the boilerplate, is most of the page
+    picked = [a for a in articles if len(textops_py.words(a)) >= 250][:60]
+    assert len(picked) == 60
+    corpus = analyze.Corpus()
+    site_a = corpus.add_many([wrap(SITE_A, a) for a in picked], keys=[f"a{i}" for i in range(60)])
+    site_b = corpus.add_many([wrap(SITE_B, a) for a in picked], keys=[f"b{i}" for i in range(60)])
+    assert [d.duplicates for d in site_a] == [[]] * 60          # same site, different articles
+    for i, d in enumerate(site_b):
+        assert [k for k, _ in d.duplicates] == [f"a{i}"]
+        assert d.duplicates[0][1] >= 0.5
+    pairs = corpus.near_duplicates()
+    assert [(p.i, p.j) for p in pairs] == [(i, 60 + i) for i in range(60)]
+    dup_hamming = [p.hamming for p in pairs]
+    hashes = np.array([d.simhash for d in site_a], np.uint64)
+    unrelated = similarity_py.pair_hamming(hashes, np.array([[i, i + 1] for i in range(59)]))
+    assert max(dup_hamming) < np.median(unrelated)
+
+
+def test_batch_near_duplicates_function(twins, articles):
+    docs = analyze.analyze_many(articles[:40] + [a + " Read more." for a in articles[:5]])
+    sigs = np.stack([d.minhash for d in docs])
+    found = analyze.near_duplicates(sigs, [d.simhash for d in docs])
+    assert [(p.i, p.j) for p in found] == [(i, 40 + i) for i in range(5)]
+    assert all(p.jaccard > 0.8 and 0 <= p.hamming < 16 for p in found)
+    assert analyze.near_duplicates(sigs[:0]) == []
+
+
+def test_twins_give_the_same_analysis(articles, monkeypatch):
+    from kernels import _textops
+    runs = []
+    for mods in ((_textops, _similarity), (textops_py, similarity_py)):
+        monkeypatch.setattr(analyze, "_kernels", lambda mods=mods: mods)
+        corpus = analyze.Corpus(threads=2)
+        docs = corpus.add_many(articles[:90]) + corpus.add_many(articles[90:] + articles[:10])
+        runs.append((docs, corpus.prompt(articles[:4], budget=900)))
+    (c, pc), (p, pp) = runs
+    assert pc == pp
+    for a, b in zip(c, p):
+        assert [w for w, _ in a.keywords] == [w for w, _ in b.keywords]
+        np.testing.assert_allclose([x for _, x in a.keywords], [x for _, x in b.keywords], rtol=1e-12)
+        assert (a.simhash, a.n_tokens, a.duplicates) == (b.simhash, b.n_tokens, b.duplicates)
+        np.testing.assert_array_equal(a.minhash, b.minhash)
+
+
+def test_one_thread_and_two_threads_agree(twins, articles):
+    one = analyze.Corpus(threads=1).add_many(articles)
+    two = analyze.Corpus(threads=2).add_many(articles)
+    assert [(d.keywords, d.simhash, d.duplicates) for d in one] == \
+           [(d.keywords, d.simhash, d.duplicates) for d in two]
+
+
+def test_document_frequencies_are_incremental(twins, articles):
+    whole = analyze.Corpus()
+    whole.add_many(articles[:50])
+    parts = analyze.Corpus()
+    parts.add_many(articles[:20])
+    n_the = parts.df("the")
+    parts.add_many(articles[20:50])
+    assert parts.n_docs == whole.n_docs == 50
+    for word in ("the", "Depot", "percent", "video", "zzzunseen"):
+        assert parts.df(word) == whole.df(word)
+    assert 0 < n_the < parts.df("the") <= 50
+    assert parts.df("zzzunseen") == 0 and parts.idf("zzzunseen") > parts.idf("the")
+
+
+def test_single_document_and_empty_inputs(twins):
+    doc = analyze.analyze("Rust and Python: Python wins. Python!", keywords=2)
+    assert doc.keywords[0][0] == "python" and doc.n_tokens == 6
+    assert analyze.analyze_many([]) == []
+    empty = analyze.analyze("")
+    assert (empty.keywords, empty.n_tokens, empty.duplicates) == ([], 0, [])
+    assert analyze.prompt_sentences([]) == [] and analyze.prompt_sentences([""]) == []
+
+
+def test_wrong_types_raise_type_errors(twins):
+    with pytest.raises(TypeError, match=r"wrap a single document as \[text\]"):
+        analyze.analyze_many("just one string")
+    with pytest.raises(TypeError, match=r"texts\[1\] must be str or bytes, got int"):
+        analyze.analyze_many(["ok", 3])
+    with pytest.raises(TypeError, match="text must be str or bytes"):
+        analyze.analyze(None)
+    with pytest.raises(TypeError, match="threads must be a positive int"):
+        analyze.analyze_many(["x"], threads=0)
+    with pytest.raises(ValueError, match="keys has 1 items for 2 texts"):
+        analyze.Corpus().add_many(["a", "b"], keys=["k"])
+    with pytest.raises(ValueError, match="must divide"):
+        analyze.Corpus(num_perm=128, bands=48)
+    with pytest.raises(TypeError, match="minhashes must be a 2-d uint32 array"):
+        analyze.near_duplicates([[1, 2]])
+
+
+def test_prompt_fits_budget_in_reading_order(twins, articles):
+    corpus = analyze.Corpus()
+    corpus.add_many(articles)
+    site = articles[10:14]
+    sentences = corpus.prompt_sentences(site, budget=700)
+    text = corpus.prompt(site, budget=700)
+    assert text == "\n".join(sentences) and 200 < len(text) <= 700
+    positions = []
+    for s in sentences:
+        page = next(i for i, a in enumerate(site) if s in " ".join(a.split()))
+        positions.append((page, " ".join(site[page].split()).index(s)))
+    assert positions == sorted(positions)
+    lead = corpus.prompt_sentences(site, budget=400, mode="lead")
+    first = textops_py.split_sentences(site[0])[0]
+    assert lead[0] == first and len("\n".join(lead)) <= 400
+    tiny = corpus.prompt_sentences(["A single sentence that is far longer than the budget."], budget=30)
+    assert tiny == ["A single sentence that is…"]
+
+
+def test_prompt_skips_boilerplate_repeats_and_rewordings(twins):
+    pages = ["Subscribe to our newsletter for updates. The new reactor design cuts waste by half.",
+             "Subscribe to our newsletter for updates. Engineers tested the reactor design for years.",
+             "The new reactor design cuts the waste by half!"]
+    out = analyze.prompt_sentences(pages, budget=1000)
+    assert out.count("Subscribe to our newsletter for updates.") == 1
+    assert len([s for s in out if "cuts" in s]) == 1
+
+
+def test_import_stays_light():
+    code = ("import sys, agentcore.analyze; "
+            "print(sorted(m for m in ('numpy', 'numba', 'kernels._textops') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
