@@ -12,6 +12,17 @@ if TYPE_CHECKING:
 OK, ERROR = 0, -1
 
 
+class ActionError(Exception):
+    """Raise ``ActionError(reason)`` from an action to fail with exactly ``reason`` (short and
+    groupable, e.g. ``"http_404"``) instead of the exception's type and text."""
+
+
+def reason_of_exception(action_name: str, exc: BaseException) -> str:
+    if isinstance(exc, ActionError):
+        return str(exc)
+    return f"{action_name}: {type(exc).__name__}: {exc}"
+
+
 class Action:
     """Base of the three action kinds; ``name`` shows up in errors and progress displays."""
 

@@ -7,7 +7,7 @@ import time
 from array import array
 TYPE_CHECKING = False
 
-from .actions import AsyncAction, Batch, BatchAction, ExternalAction
+from .actions import AsyncAction, Batch, BatchAction, ExternalAction, reason_of_exception
 from .payload import Payloads
 from .spec import AgentSpec, CompiledSpec, SpecError
 
@@ -331,7 +331,7 @@ class Swarm:
             try:
                 act.fn.start(b)
             except Exception as exc:  # the engine refused the whole batch: those agents fail
-                b.complete_all(error=f"{act.name}: {type(exc).__name__}: {exc}")
+                b.complete_all(error=reason_of_exception(act.name, exc))
 
     def _run_batch(self, act: BatchAction, k: int, b: Batch, counted: bool = True) -> None:
         try:
@@ -339,7 +339,7 @@ class Swarm:
         except Exception as exc:
             n = len(b.ids)
             b._codes = array("i", [-1]) * n
-            b._reasons = array("i", [self.reason_id(f"{act.name}: {type(exc).__name__}: {exc}")]) * n
+            b._reasons = array("i", [self.reason_id(reason_of_exception(act.name, exc))]) * n
         self._post(b.ids, b.attempts, b._codes, b._reasons, k if counted else -1, 1)
 
     async def _run_async_one(self, act: AsyncAction, k: int, aid: int, att: int, timeout):
@@ -356,7 +356,7 @@ class Swarm:
         except (asyncio.TimeoutError, TimeoutError):
             code, rs = -1, 1
         except Exception as exc:
-            code, rs = -1, self.reason_id(f"{act.name}: {type(exc).__name__}: {exc}")
+            code, rs = -1, self.reason_id(reason_of_exception(act.name, exc))
         self._post_one(aid, att, code, rs, k)
 
     def _pool_submit(self, fn, *args) -> None:

@@ -275,6 +275,26 @@ def test_async_exception_is_recorded(backend):
     assert swarm.reason_of(0) == "io: ConnectionRefusedError: 127.0.0.1:9 refused"
 
 
+def test_action_error_gives_its_reason_verbatim(backend):
+    from agentcore import ActionError
+
+    async def io(swarm, aid):
+        raise ActionError("http_404")
+
+    def batch(b):
+        raise ActionError("empty_text")
+
+    spec = AgentSpec([State("IO", async_action(io), on_ok="DONE", on_error="B"),
+                      State("B", batch_action(batch), on_ok="DONE")])
+    swarm = Swarm(spec, 2, backend=backend)
+    swarm.run()
+    assert swarm.reason_of(0) == "empty_text"
+    spec = AgentSpec([State("IO", async_action(io), on_ok="DONE")])
+    swarm = Swarm(spec, 2, backend=backend)
+    swarm.run()
+    assert swarm.failures() == {"http_404": 2}
+
+
 def test_external_action_completes_from_another_thread(backend):
     class Engine:
         def __init__(self):
