@@ -63,9 +63,9 @@ def _free_port() -> int:
 class PostgresServer:
     """One private PostgreSQL server; use as a context manager or call start()/stop()."""
 
-    def __init__(self, user: str = "postgres"):
+    def __init__(self, user: str = "postgres", bindir: str | None = None):
         self.user = user  # the database superuser name inside the cluster
-        self.bindir = ""
+        self.bindir = bindir or ""
         self.tmp = ""
         self.port = 0
         self.started = False
@@ -84,7 +84,9 @@ class PostgresServer:
         return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
 
     def start(self) -> "PostgresServer":
-        self.bindir = find_bindir()
+        self.bindir = self.bindir or find_bindir()
+        if not os.path.exists(os.path.join(self.bindir, "initdb")):
+            raise PostgresUnavailable(f"no initdb in {self.bindir}; {INSTALL_HINT}")
         self.tmp = tempfile.mkdtemp(prefix="agentcore-pg-")
         if os.geteuid() == 0:
             shutil.chown(self.tmp, "postgres", "postgres")

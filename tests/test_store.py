@@ -89,6 +89,36 @@ def test_write_rejects_bad_rows(store):
     assert store.counts(run)["pages"] == 0
 
 
+def test_numpy_scalars_are_plain_values_in_the_database(store):
+    import numpy as np
+    run = store.create_run({})
+    store.write(run, Page(url="http://a.test/np", host="a.test", status=np.int32(200),
+                          n_bytes=np.int64(12345), simhash=np.uint64(2**64 - 5),
+                          elapsed_ms=np.float32(1.5), fetched_at=np.float64(2.25)),
+                Keyword(url="http://a.test/np", keyword=np.str_("numpy"), host="a.test",
+                        weight=np.float64(0.25)))
+    store.flush()
+    p = store.rows(Page, run)[0]
+    assert (p.status, p.n_bytes, p.simhash, p.elapsed_ms, p.fetched_at) == (200, 12345, 2**64 - 5, 1.5, 2.25)
+    assert type(p.status) is int and type(p.simhash) is int and type(p.elapsed_ms) is float
+    assert store.rows(Keyword, run)[0].keyword == "numpy"
+
+
+def test_pending_rows_and_flush_guard(store):
+    run = store.create_run({})
+    errors = []
+
+    def done(err):
+        try:
+            store.flush()
+        except StoreError as exc:
+            errors.append(str(exc))
+    store.write(run, page(1), done=done)
+    store.flush()
+    assert errors and "wait for itself" in errors[0]
+    assert store.pending_rows == 0
+
+
 def test_rewriting_same_rows_gives_same_counts(store):
     run = store.create_run({})
     for i in range(200):
@@ -411,3 +441,9 @@ def test_sigkill_mid_run_then_resume_and_replay(db_url):
     assert _check_store(db_url, run, set(range(n))) == counts
     with open_store(db_url) as s:
         assert s.finished_pages(run) == {_expected_unit(i)[0] for i in range(n)}
+
+
+def test_pg_server_failure_is_a_clear_error(tmp_path):
+    import pg
+    with pytest.raises(pg.PostgresUnavailable, match="no initdb in .*apt-get install postgresql"):
+        pg.PostgresServer(bindir=str(tmp_path)).start()

@@ -166,8 +166,16 @@ class Store:
             if len(self._pending) == 1 or unit.barrier or self._pending_rows >= self.batch_rows:
                 self._cond.notify_all()
 
+    @property
+    def pending_rows(self) -> int:
+        """Rows queued but not yet committed (a producer may throttle on it)."""
+        return self._pending_rows
+
     def flush(self, timeout: float | None = None) -> None:
         """Block until every unit written before this call is committed (durable)."""
+        if threading.current_thread() is self._thread:
+            raise StoreError("flush() called from a done-callback would wait for itself; "
+                             "use write(..., done=...) chaining instead")
         ev = threading.Event()
         errors: list[BaseException | None] = []
 
