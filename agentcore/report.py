@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-__all__ = ["Sample", "ReportData", "write_report", "render_html", "report_from_store"]
+__all__ = ["Sample", "ReportData", "write_report", "render_html", "report_from_store",
+           "browser_check"]
 
 TERMINAL_STATES = ("DONE", "FAILED")
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
@@ -459,3 +460,77 @@ def bar_chart(values: Mapping[str, float], *, color: str = PALETTE[0], limit: in
         out.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 15}">{_fmt(int(v) if v.is_integer() else v)}</text>')
     return (f'<svg viewBox="0 0 {W} {height}" class="chart" role="img" aria-label="bar chart">'
             f'{"".join(out)}</svg>')
+
+
+# ------------------------------------------------------------------ checking in a real browser
+
+_PROBE = """<script>
+// Added only to a probe copy of the report: measures what the browser actually laid out.
+window.addEventListener('load', () => {
+  const r = e => { const b = e.getBoundingClientRect(); return [Math.round(b.width), Math.round(b.height)]; };
+  const out = {charts: {}, overflowX: document.documentElement.scrollWidth > window.innerWidth,
+               height: document.documentElement.scrollHeight};
+  document.querySelectorAll('section.card').forEach(sec => {
+    const svg = sec.querySelector('svg');
+    if (!svg) return;
+    const box = svg.getBoundingClientRect();
+    const marks = [...svg.querySelectorAll('.series, .bar')].map(e => { const b = e.getBBox(); return [b.width, b.height]; });
+    const outside = [...svg.querySelectorAll('text, .series, .bar')].filter(e => {
+      const b = e.getBoundingClientRect();
+      return b.left < box.left - 1 || b.top < box.top - 1 || b.right > box.right + 1 || b.bottom > box.bottom + 1;
+    }).map(e => e.textContent.slice(0, 40));
+    out.charts[sec.id] = {size: r(svg), marks: marks, outside: outside};
+  });
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def find_chromium() -> str | None:
+    import shutil
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def browser_check(path: str | os.PathLike, *, screenshot: str | os.PathLike | None = None,
+                  window: tuple[int, int] = (1200, 2000), timeout: float = 180.0) -> dict:
+    """Open the report in headless Chromium and return what it laid out.
+
+    Returns ``{"charts": {section_id: {"size": [w, h], "marks": [[w, h], ...], "outside":
+    [texts drawn outside their chart]}}, "overflowX": bool, "height": px, "screenshot": path}``.
+    A probe script goes into a temporary copy only; the screenshot is of the report itself.
+    Raises RuntimeError when Chromium is missing or fails.
+    """
+    import re
+    import subprocess
+    import tempfile
+    exe = find_chromium()
+    if exe is None:
+        raise RuntimeError("Chromium not found: install Debian's package (apt-get install chromium; "
+                           "`./dev test` does it)")
+    path = Path(path).resolve()
+    with tempfile.TemporaryDirectory(prefix="agentcore-chromium-") as tmp:
+        base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
+                f"--user-data-dir={tmp}/profile", f"--window-size={window[0]},{window[1]}"]
+
+        def run(args):
+            r = subprocess.run(base + args, capture_output=True, text=True, timeout=timeout)
+            if r.returncode != 0:
+                raise RuntimeError(f"chromium exited {r.returncode}: {r.stderr[-2000:]}")
+            return r.stdout
+        probed = Path(tmp) / "probed.html"
+        probed.write_text(path.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"),
+                          encoding="utf-8")
+        dom = run(["--virtual-time-budget=5000", "--dump-dom", probed.as_uri()])
+        m = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
+        if not m:
+            raise RuntimeError(f"the layout probe did not run in Chromium; DOM starts: {dom[:500]!r}")
+        result = json.loads(html.unescape(m.group(1)))
+        result["screenshot"] = None
+        if screenshot is not None:
+            shot = Path(screenshot).resolve()
+            run([f"--screenshot={shot}", path.as_uri()])
+            result["screenshot"] = str(shot)
+    return result

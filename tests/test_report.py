@@ -8,12 +8,11 @@ import random
 import re
 import shutil
 import struct
-import subprocess
 
 import pytest
 
-from agentcore.report import (ReportData, Sample, nice_ticks, render_html, report_from_store,
-                              write_report)
+from agentcore.report import (ReportData, Sample, browser_check, find_chromium, nice_ticks,
+                              render_html, report_from_store, write_report)
 from agentcore.store import Failure, LLMResult, NearDup, Page, Site, open_store
 
 STATES = ["SITE_FETCH", "PAGE_FETCH", "EXTRACT", "ANALYZE", "WAIT_PAGES", "SUMMARIZE", "STORE",
@@ -132,78 +131,30 @@ def test_report_from_store(db_url):
 
 # ------------------------------------------------------------------ headless Chromium
 
-PROBE = """<script>
-// Test-only probe (never in a real report): measures what the browser actually laid out.
-window.addEventListener('load', () => {
-  const r = e => { const b = e.getBoundingClientRect(); return [Math.round(b.width), Math.round(b.height)]; };
-  const out = {svgs: [], overflowX: document.documentElement.scrollWidth > window.innerWidth,
-               bodyHeight: document.body.scrollHeight};
-  document.querySelectorAll('section.card').forEach(sec => {
-    const svg = sec.querySelector('svg');
-    if (!svg) return;
-    const marks = [...svg.querySelectorAll('.series, .bar')].map(e => { const b = e.getBBox(); return [b.width, b.height]; });
-    const box = svg.getBoundingClientRect();
-    const outside = [...svg.querySelectorAll('text, .series, .bar')].filter(e => {
-      const b = e.getBoundingClientRect();
-      return b.left < box.left - 1 || b.top < box.top - 1 || b.right > box.right + 1 || b.bottom > box.bottom + 1;
-    }).map(e => e.textContent.slice(0, 40));
-    out.svgs.push({id: sec.id, size: r(svg), marks: marks, outside: outside});
-  });
-  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
-  document.body.appendChild(pre);
-});
-</script>"""
-
-
-def chromium() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not exe:
+def test_report_renders_in_headless_chromium(tmp_path):
+    if find_chromium() is None:
         pytest.fail("headless Chromium is needed to check the report: run `./dev test` (it "
                     "installs Debian's chromium) or `apt-get install chromium`", pytrace=False)
-    return exe
-
-
-def run_chromium(args: list[str], tmp_path) -> subprocess.CompletedProcess:
-    cmd = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
-           f"--user-data-dir={tmp_path / 'chromium-profile'}", *args]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
-    assert r.returncode == 0, f"chromium failed (exit {r.returncode}):\n{r.stderr[-3000:]}"
-    return r
-
-
-def test_report_renders_in_headless_chromium(tmp_path):
     data = realistic_data()
     report = write_report(tmp_path / "report.html", data)
-    probed = tmp_path / "probed.html"
-    probed.write_text(report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
-                      encoding="utf-8")
-    r = run_chromium(["--window-size=1200,2000", "--virtual-time-budget=5000", "--dump-dom",
-                      probed.as_uri()], tmp_path)
-    m = re.search(r'<pre id="probe">(.*?)</pre>', r.stdout, re.S)
-    assert m, f"the probe did not run; dump starts with:\n{r.stdout[:2000]}"
-    probe = json.loads(html.unescape(m.group(1)))
-    by_id = {s["id"]: s for s in probe["svgs"]}
-    assert set(by_id) == {"chart-throughput", "chart-summaries", "chart-states", "chart-finished",
-                          "chart-categories", "chart-failures"}
-    for ident, s in by_id.items():
-        w, h = s["size"]
+    probe = browser_check(report, screenshot=tmp_path / "report.png", window=(1200, 2000))
+    charts = probe["charts"]
+    assert set(charts) == {"chart-throughput", "chart-summaries", "chart-states", "chart-finished",
+                           "chart-categories", "chart-failures"}
+    for ident, c in charts.items():
+        w, h = c["size"]
         assert w > 300 and h > 100, f"{ident} laid out at {w}x{h}"
-        assert s["marks"] and all(mw > 0 and mh > 0 for mw, mh in s["marks"]), f"{ident}: empty marks"
-        assert s["outside"] == [], f"{ident}: drawn outside the chart: {s['outside']}"
-    assert len(by_id["chart-categories"]["marks"]) == len(data.categories)
-    assert len(by_id["chart-failures"]["marks"]) == len(data.failure_reasons)
-    assert len(by_id["chart-states"]["marks"]) == len(STATES) - 2  # DONE/FAILED in their own chart
+        assert c["marks"] and all(mw > 0 and mh > 0 for mw, mh in c["marks"]), f"{ident}: empty marks"
+        assert c["outside"] == [], f"{ident}: drawn outside the chart: {c['outside']}"
+    assert len(charts["chart-categories"]["marks"]) == len(data.categories)
+    assert len(charts["chart-failures"]["marks"]) == len(data.failure_reasons)
+    assert len(charts["chart-states"]["marks"]) == len(STATES) - 2  # DONE/FAILED in their own chart
     assert not probe["overflowX"], "the report is wider than a 1200 px window"
-
-    # The unmodified report as a screenshot: a real PNG of the window size.
-    shot = tmp_path / "report.png"
-    run_chromium(["--window-size=1200,2000", f"--screenshot={shot}", report.as_uri()], tmp_path)
-    head = shot.read_bytes()[:24]
+    # The screenshot is of the unmodified report: a real PNG of the window size.
+    head = open(probe["screenshot"], "rb").read(24)
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     assert struct.unpack(">II", head[16:24]) == (1200, 2000)
     keep = os.environ.get("AGENTCORE_REPORT_SCREENSHOT")
     if keep:  # for a human look: AGENTCORE_REPORT_SCREENSHOT=/tmp/report.png pytest ...
-        shutil.copy(shot, keep)
+        shutil.copy(probe["screenshot"], keep)
         shutil.copy(report, os.path.splitext(keep)[0] + ".html")
