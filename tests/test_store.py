@@ -432,7 +432,9 @@ def test_sigkill_mid_run_then_resume_and_replay(db_url):
         durable = _run_child(db_url, run, n, "resume", kill_after=kill_after)
         seen |= durable
         counts = _check_store(db_url, run, seen)
-        assert len(seen) <= counts["pages"] < n
+        # The kill came before FINISHED (checked in _run_child); on a starved parent the child may
+        # still have committed everything by then, so "<= n", not "< n".
+        assert len(seen) <= counts["pages"] <= n
     _run_child(db_url, run, n, "resume")
     counts = _check_store(db_url, run, set(range(n)))
     assert counts["pages"] == n and counts["keywords"] == n * K
