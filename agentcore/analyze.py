@@ -245,15 +245,19 @@ class Corpus:
             w = sim.tfidf(c["counts"], df, n_docs)
             eligible = c["flags"][c["first"]] == 0
             top = sim.topk(w, eligible, c["first"], c["uoff"], k)
-            starts, norm, first = c["starts"], c["norm"], c["first"]
+            norm = c["norm"]
+            if not c["first"].size:           # no tokens in the whole chunk
+                return [[] for _ in range(top.shape[0])]
+            picked = np.maximum(top, 0)
+            where = c["starts"][c["first"][picked]].tolist()   # token start in norm
+            weights = w[picked].tolist()
             out = []
-            for row in top:
+            for row, row_where, row_w in zip(top.tolist(), where, weights):
                 kw = []
-                for u in row:
+                for u, s, x in zip(row, row_where, row_w):
                     if u < 0:
                         break
-                    s = int(starts[first[u]])
-                    kw.append((norm[s:norm.index(b" ", s)].decode("utf-8"), float(w[u])))
+                    kw.append((norm[s:norm.index(b" ", s)].decode("utf-8"), x))
                 out.append(kw)
             return out
 
@@ -287,11 +291,10 @@ class Corpus:
         self._sigs[base:n] = sigs
         self._simhash[base:n] = hashes
         out = []
-        for t in range(sigs.shape[0]):
+        for t, row in enumerate(bkeys.tolist()):
             found = []
             if n_tokens[t]:
                 cands = set()
-                row = bkeys[t].tolist()
                 for b, key in enumerate(row):
                     bucket = self._buckets[b].get(key)
                     if bucket is None:

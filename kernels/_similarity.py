@@ -24,7 +24,7 @@ def _k():
 def doc_counts(ids, offsets):
     """Unique terms per document: ``(uids, counts, first, uoffsets)``.
 
-    ``uids`` (uint64) are each document's distinct ids in ascending order, ``counts`` (int32) how
+    ``uids`` (uint64) are each document's distinct ids in order of first appearance, ``counts`` (int32) how
     often each occurs, ``first`` (int64) the index into ``ids`` of its first occurrence (where its
     surface form is), and ``uoffsets`` (int64) the per-document ranges into those arrays.
     """

@@ -41,27 +41,39 @@ def doc_counts(ids, offsets):
     counts = np.empty(m, np.int32)
     first = np.empty(m, np.int64)
     uoff = np.zeros(n + 1, np.int64)
+    longest = 0
+    for d in range(n):
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    cap = 8
+    while cap < 2 * longest:
+        cap *= 2
+    # Open addressing on the id's low bits (ids are already mixed): one pass, no sort.
+    slots = np.full(cap, -1, np.int64)
     k = 0
     for d in range(n):
         a = offsets[d]
         b = offsets[d + 1]
-        if b > a:
-            order = np.argsort(ids[a:b], kind="mergesort")   # stable: first occurrence first
-            prev = ids[a + order[0]]
-            uids[k] = prev
-            counts[k] = 1
-            first[k] = a + order[0]
-            for t in range(1, b - a):
-                v = ids[a + order[t]]
-                if v == prev:
-                    counts[k] += 1
-                else:
-                    k += 1
+        size = 8
+        while size < 2 * (b - a):
+            size *= 2
+        mask = U64(size - 1)
+        for t in range(a, b):
+            v = ids[t]
+            pos = np.int64(v & mask)
+            while True:
+                s = slots[pos]
+                if s < 0:
+                    slots[pos] = k
                     uids[k] = v
                     counts[k] = 1
-                    first[k] = a + order[t]
-                    prev = v
-            k += 1
+                    first[k] = t
+                    k += 1
+                    break
+                if uids[s] == v:
+                    counts[s] += 1
+                    break
+                pos = (pos + 1) & (size - 1)
+        slots[:size] = -1
         uoff[d + 1] = k
     return uids[:k].copy(), counts[:k].copy(), first[:k].copy(), uoff
 
@@ -79,21 +91,36 @@ def tfidf(counts, df, n_docs):
 def topk(wq, eligible, first, uoff, k):
     n = uoff.shape[0] - 1
     out = np.full((n, k), -1, np.int64)
+    if k == 0:
+        return out
+    bw = np.empty(k, np.int64)
+    bf = np.empty(k, np.int64)
+    bi = np.empty(k, np.int64)
     for d in range(n):
-        a = uoff[d]
-        b = uoff[d + 1]
-        idx = np.empty(b - a, np.int64)
-        m = 0
-        for u in range(a, b):
-            if eligible[u]:
-                idx[m] = u
-                m += 1
-        idx = idx[:m]
-        # order by first occurrence, then stably by weight: ties keep the earlier word
-        idx = idx[np.argsort(first[idx], kind="mergesort")]
-        idx = idx[np.argsort(-wq[idx], kind="mergesort")]
-        for j in range(min(k, m)):
-            out[d, j] = idx[j]
+        c = 0
+        for u in range(uoff[d], uoff[d + 1]):
+            if not eligible[u]:
+                continue
+            w = wq[u]
+            f = first[u]
+            if c == k:
+                if w < bw[c - 1] or (w == bw[c - 1] and f > bf[c - 1]):
+                    continue
+                pos = c - 1
+            else:
+                pos = c
+                c += 1
+            # insertion into the small sorted best-k list: heavier first, then earlier
+            while pos > 0 and (w > bw[pos - 1] or (w == bw[pos - 1] and f < bf[pos - 1])):
+                bw[pos] = bw[pos - 1]
+                bf[pos] = bf[pos - 1]
+                bi[pos] = bi[pos - 1]
+                pos -= 1
+            bw[pos] = w
+            bf[pos] = f
+            bi[pos] = u
+        for j in range(c):
+            out[d, j] = bi[j]
     return out
 
 

@@ -115,7 +115,7 @@ def _fmix(h):
 def doc_counts(ids, offsets):
     """Unique terms per document: ``(uids, counts, first, uoffsets)``.
 
-    ``uids`` (uint64) are each document's distinct ids in ascending order, ``counts`` (int32) how
+    ``uids`` (uint64) are each document's distinct ids in order of first appearance, ``counts`` (int32) how
     often each occurs, ``first`` (int64) the index into ``ids`` of its first occurrence (where its
     surface form is), and ``uoffsets`` (int64) the per-document ranges into those arrays.
     """
@@ -129,9 +129,12 @@ def doc_counts(ids, offsets):
     if order.size:
         new[1:] = (sid[1:] != sid[:-1]) | (sdoc[1:] != sdoc[:-1])
     starts = np.flatnonzero(new)
-    uids = sid[starts]
     first = order[starts].astype(np.int64)
     counts = np.diff(np.append(starts, order.size)).astype(np.int32)
+    by_first = np.argsort(first, kind="stable")   # documents are contiguous, so doc order holds
+    uids = sid[starts][by_first]
+    first = first[by_first]
+    counts = counts[by_first]
     uoffsets = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(sdoc[starts], minlength=n), out=uoffsets[1:])
     return uids, counts, first, uoffsets

@@ -28,13 +28,13 @@ def u64(*xs):
     return np.array(xs, np.uint64)
 
 
-def test_doc_counts_unique_sorted_with_first_occurrence(sim):
+def test_doc_counts_unique_in_order_of_first_occurrence(sim):
     ids = u64(5, 3, 5, 9, 3, 5, 7, 7)
     offs = np.array([0, 6, 6, 8])          # doc 1 is empty
     uids, counts, first, uoff = sim.doc_counts(ids, offs)
-    assert uids.tolist() == [3, 5, 9, 7]
-    assert counts.tolist() == [2, 3, 1, 2]
-    assert first.tolist() == [1, 0, 3, 6]
+    assert uids.tolist() == [5, 3, 9, 7]
+    assert counts.tolist() == [3, 2, 1, 2]
+    assert first.tolist() == [0, 1, 3, 6]
     assert uoff.tolist() == [0, 3, 3, 4]
     assert (uids.dtype, counts.dtype, first.dtype, uoff.dtype) == (np.uint64, np.int32, np.int64, np.int64)
 
