@@ -42,7 +42,7 @@ cdef enum:
     SYMBOLS = 37
     TAG_SLOTS = 512
 
-cdef int64_t UNDER_NEG_DIV = 4
+cdef int64_t UNDER_NEG_DIV = R.UNDER_NEG_DIV
 cdef int MAX_DEPTH = R.MAX_DEPTH
 cdef int CLOSE_SEARCH = R.CLOSE_SEARCH
 cdef int MAX_NODES = R.MAX_NODES
@@ -170,7 +170,6 @@ cdef struct Block:
     int64_t chars
     int64_t link_chars
     int64_t punct
-    int64_t words
     int32_t brk
 
 cdef struct Entry:
@@ -588,6 +587,15 @@ cdef void implicit_close(Ctx* c, int32_t tag) noexcept nogil:
             k -= 1
 
 
+cdef inline bint cjk_punct(const uint8_t* p) noexcept nogil:
+    # 、。 and fullwidth ，！？ : sentence punctuation of CJK text
+    if p[0] == 0xE3 and p[1] == 0x80:
+        return p[2] == 0x81 or p[2] == 0x82
+    if p[0] == 0xEF and p[1] == 0xBC:
+        return p[2] == 0x8C or p[2] == 0x81 or p[2] == 0x9F
+    return False
+
+
 cdef int open_block(Ctx* c) noexcept nogil:
     cdef Block* b
     cdef Block* nb
@@ -608,7 +616,6 @@ cdef int open_block(Ctx* c) noexcept nogil:
     b.chars = 0
     b.link_chars = 0
     b.punct = 0
-    b.words = 1
     b.brk = 0
     c.cur = c.nb
     c.nb += 1
@@ -657,7 +664,6 @@ cdef void add_text(Ctx* c, int64_t i, int64_t end) noexcept nogil:
                 c.tb.p[c.tb.n] = 32
                 c.tb.n += 1
                 c.pending_space = 0
-                b.words += 1
             c.tb.p[c.tb.n] = ch
             c.tb.n += 1
             if (ch & 0xC0) != 0x80:
@@ -666,6 +672,8 @@ cdef void add_text(Ctx* c, int64_t i, int64_t end) noexcept nogil:
                     b.link_chars += 1
                 if ch == 46 or ch == 44 or ch == 33 or ch == 63 or ch == 59:
                     b.punct += 1
+            elif c.tb.n - 3 >= b.start and cjk_punct(c.tb.p + c.tb.n - 3):
+                b.punct += 1
 
 
 cdef int64_t raw_end(Ctx* c, int64_t i, int32_t tag, int64_t* content_end) noexcept nogil:
@@ -955,14 +963,33 @@ cdef void parse(Ctx* c) noexcept nogil:
 # ---------------------------------------------------------------------------------------------
 # Scoring and selection.
 
+cdef int64_t BAD_LINK_PCT = R.BAD_LINK_PCT
+cdef int64_t GOOD_CHARS = R.GOOD_CHARS
+cdef int64_t LINK_PENALTY = R.LINK_PENALTY
+
+
+cdef inline bint link_dense(Block* b) noexcept nogil:
+    return b.link_chars * 100 > b.chars * BAD_LINK_PCT
+
+
 cdef int64_t block_value(Block* b) noexcept nogil:
+    cdef int64_t v
     if b.iflags & HEADING:
         return 0
-    if b.link_chars * 2 > b.chars:
+    if link_dense(b):
         return -b.chars
-    if b.chars >= 60 and b.link_chars * 4 <= b.chars and b.punct >= 1:
-        return b.chars - 2 * b.link_chars
+    if b.chars >= GOOD_CHARS and b.punct >= 1:
+        v = b.chars - LINK_PENALTY * b.link_chars
+        return v if v > 0 else 0
     return 0
+
+
+cdef int64_t EDGE_CHARS = R.EDGE_CHARS
+
+
+cdef inline bint edge_ok(Block* b) noexcept nogil:
+    # a shorter sentence may still open or close the kept text
+    return (not (b.iflags & HEADING)) and b.chars >= EDGE_CHARS and b.punct >= 1 and b.link_chars == 0
 
 
 cdef int64_t node_mult(Node* nd) noexcept nogil:
@@ -1035,10 +1062,10 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
         keep[i] = 0
         if state[b.node] != 1 or b.end <= b.start:
             continue
-        if b.link_chars * 2 > b.chars:
+        if link_dense(b):
             continue
         keep[i] = 1
-        if block_value(b) > 0:
+        if block_value(b) > 0 or edge_ok(b):
             if first < 0:
                 first = i
             last = i
@@ -1470,8 +1497,12 @@ def extract(bytes data not None, bytes base_url not None):
 
 
 def _set(name, value):
-    global UNDER_NEG_DIV
+    global UNDER_NEG_DIV, BAD_LINK_PCT, GOOD_CHARS, LINK_PENALTY, EDGE_CHARS
     if name == "UNDER_NEG_DIV": UNDER_NEG_DIV = value
+    if name == "BAD_LINK_PCT": BAD_LINK_PCT = value
+    if name == "GOOD_CHARS": GOOD_CHARS = value
+    if name == "LINK_PENALTY": LINK_PENALTY = value
+    if name == "EDGE_CHARS": EDGE_CHARS = value
 
 
 def _debug(bytes data not None, bytes base_url not None):

@@ -69,7 +69,7 @@ HINT_GROUPS: list[tuple[int, tuple[str, ...]]] = [
     (-2, ("comment", "disqus", "respond")),
     (-2, ("share", "social", "facebook", "twitter", "whatsapp", "follow")),
     (-2, ("related", "recommend", "outbrain", "taboola", "#more#stories#", "readnext", "read#next")),
-    (-2, ("sidebar", "#rail#", "widget")),
+    (-2, ("sidebar", "#rail#")),
     (-2, ("cookie", "consent", "gdpr")),
     (-2, ("subscri", "newsletter", "signup", "login", "register", "paywall")),
     (-2, ("advert", "#ad#", "#ads#", "adslot", "ad#slot", "ad#container", "ad#wrapper", "#dfp#",
@@ -81,7 +81,7 @@ HINT_GROUPS: list[tuple[int, tuple[str, ...]]] = [
     (-1, ("caption", "#credit#", "credits", "copyright", "disclaimer")),
     (-1, ("#tags#", "trending", "popular", "readmore", "read#more", "#tools#",
           "#print#", "donate")),
-    (-1, ("hidden", "#hide#", "#sr#only#", "visually#hidden", "screen#reader")),
+    (-1, ("#hide#", "#sr#only#", "visually#hidden", "screen#reader")),
     (1, ("article", "articlebody")),
     (1, ("content", "entrycontent")),
     (1, ("#post#", "postbody", "#entry#", "hentry")),
@@ -210,6 +210,13 @@ def fnv32(data: bytes) -> int:
         h = ((h ^ b) * 16777619) & 0xFFFFFFFF
     return h
 
+
+# Scoring (tuned on the article-extraction benchmark; integers so both twins agree exactly).
+GOOD_CHARS = 40  # a block with this many characters and some punctuation is content
+BAD_LINK_PCT = 75  # a block with more link text than this percentage is boilerplate
+LINK_PENALTY = 2  # link characters count this many times against a content block
+EDGE_CHARS = 20  # a link-free sentence this long may open or close the kept run of blocks
+UNDER_NEG_DIV = 4  # a container inside a boilerplate container has its score divided by this
 
 # Limits that keep memory bounded and time linear on hostile input.
 MAX_DEPTH = 1024  # deeper elements are not pushed; their text goes to the deepest element

@@ -1,0 +1,184 @@
+"""Main text, title, description, language and links of HTML pages, one page or a batch on threads.
+
+The compiled kernel (kernels/_html.pyx) does all of a page's work with the GIL released, so
+:func:`extract_many` runs pages in parallel on a small thread pool; the pure-Python twin
+(kernels/html_py.py, selected by ``AGENTCORE_NO_EXTENSIONS=1``) gives identical results.
+
+>>> page = b'''<html lang="en"><head><title>Hi</title></head><body>
+... <nav><a href="/">Home</a></nav><article><p>The first paragraph, which is long enough to count.</p>
+... <p>The second one, also a full sentence of text.</p><a href="https://other.org/x">elsewhere</a>
+... </article></body></html>'''
+>>> r = extract(page, "https://example.com/post/1")
+>>> r.title, r.lang, r.links_internal, r.links_external
+('Hi', 'en', ['https://example.com/'], ['https://other.org/x'])
+>>> print(r.text)
+The first paragraph, which is long enough to count.
+<BLANKLINE>
+The second one, also a full sentence of text.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple, Sequence
+
+from kernels import pick
+from kernels.decode import decode_html, sniff_charset, to_utf8
+
+_impl = pick("kernels._html", "kernels.html_py")
+
+__all__ = ["Extracted", "EMPTY", "extract", "extract_many", "decode_html", "sniff_charset",
+           "IMPLEMENTATION"]
+
+IMPLEMENTATION = _impl.__name__
+
+
+class Extracted(NamedTuple):
+    """What :func:`extract` finds in a page.
+
+    ``text`` is the main content with blocks separated by blank lines (list items by single
+    newlines); ``lang`` is the ``<html lang>`` hint as written; links are absolute http(s) URLs
+    without fragments, de-duplicated in page order, split by whether their host is the page's
+    site (same host, ``www.`` aside, or a subdomain either way) or another one.
+    """
+
+    title: str
+    description: str
+    lang: str
+    text: str
+    links_internal: list
+    links_external: list
+
+
+EMPTY = Extracted("", "", "", "", [], [])
+
+# Content types that are certainly not HTML or text; anything else is given a try.
+_NOT_HTML = ("image/", "audio/", "video/", "font/", "application/pdf", "application/zip",
+             "application/gzip", "application/octet-stream", "application/x-")
+_BINARY_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b",
+                 b"RIFF", b"\x00\x00\x01\x00", b"OggS", b"fLaC", b"ID3", b"wOFF", b"wOF2")
+_CONTROL = bytes(range(0, 9)) + bytes(range(14, 32))
+
+
+def _looks_binary(data: bytes) -> bool:
+    """True for images, archives and other non-text payloads (magic numbers, control bytes)."""
+    if data.startswith(_BINARY_MAGIC):
+        return True
+    head = data[:1024]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 text has many NULs
+        return False
+    return len(head) - len(head.translate(None, _CONTROL)) > len(head) // 10
+
+
+def _prepare(html, base_url, content_type):
+    """Validate one page's arguments; return (utf8 bytes or None for an empty result, url bytes)."""
+    if isinstance(html, str):
+        data = html.encode("utf-8", "surrogatepass")
+    elif isinstance(html, bytes):
+        data = html
+    elif isinstance(html, (bytearray, memoryview)):
+        data = bytes(html)
+    else:
+        raise TypeError(
+            f"extract() needs the page as bytes or str, got {type(html).__name__}")
+    if base_url is None:
+        base_url = ""
+    if not isinstance(base_url, str):
+        raise TypeError(f"base_url must be a str (the page's URL) or None, got "
+                        f"{type(base_url).__name__}")
+    if content_type is not None and not isinstance(content_type, str):
+        raise TypeError(f"content_type must be a str (the HTTP Content-Type header) or None, "
+                        f"got {type(content_type).__name__}")
+    url = base_url.encode("utf-8", "surrogatepass")
+    if not data:
+        return None, url
+    if content_type and content_type.strip().lower().startswith(_NOT_HTML):
+        return None, url
+    if not isinstance(html, str):
+        if _looks_binary(data):
+            return None, url
+        data = to_utf8(data, content_type)
+    return data, url
+
+
+def extract(html, base_url: str | None = "", content_type: str | None = None) -> Extracted:
+    """Extract main text, title, description, language and links from one HTML page.
+
+    Parameters
+    ----------
+    html : bytes, bytearray, memoryview or str
+        The page. Bytes are decoded by BOM, ``content_type``'s charset, ``<meta>`` or UTF-8
+        (bad bytes become U+FFFD).
+    base_url : str, optional
+        The page's URL; relative links resolve against it (and ``<base href>``). Without it,
+        only absolute links are returned, all as external.
+    content_type : str, optional
+        The HTTP Content-Type header. Non-HTML types (images, PDF, ...) give an empty result.
+
+    Returns
+    -------
+    Extracted
+        Empty fields (never an exception) for empty, binary or non-HTML input.
+    """
+    data, url = _prepare(html, base_url, content_type)
+    if data is None:
+        return EMPTY._replace(links_internal=[], links_external=[])
+    return Extracted(*_impl.extract(data, url))
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        pool = _pools.get(threads)
+        if pool is None:
+            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="agentcore-html")
+        return pool
+
+
+def extract_many(docs: Sequence, base_urls: Sequence | None = None, *, threads: int = 2,
+                 content_types: Sequence | None = None) -> list[Extracted]:
+    """:func:`extract` for many pages, spread over ``threads`` threads (the GIL is released).
+
+    ``base_urls`` and ``content_types``, when given, are parallel to ``docs``. Results come
+    back in input order. Pages are handed out one at a time, so a few large pages do not
+    leave a thread idle. Arguments are all checked before any work starts.
+    """
+    if isinstance(docs, (str, bytes, bytearray, memoryview)) or not isinstance(docs, Sequence):
+        raise TypeError(f"docs must be a list or tuple of pages, got {type(docs).__name__}")
+    n = len(docs)
+    for name, seq in (("base_urls", base_urls), ("content_types", content_types)):
+        if seq is None:
+            continue
+        if isinstance(seq, (str, bytes)) or not isinstance(seq, Sequence):
+            raise TypeError(f"{name} must be a list parallel to docs or None, got "
+                            f"{type(seq).__name__}")
+        if len(seq) != n:
+            raise ValueError(f"{name} has {len(seq)} entries for {n} docs; pass one per doc")
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise TypeError(f"threads must be a positive int, got {threads!r}")
+    prepared = [_prepare(docs[i], base_urls[i] if base_urls is not None else "",
+                         content_types[i] if content_types is not None else None)
+                for i in range(n)]
+    out: list = [None] * n
+    impl = _impl
+    order = iter(range(n))  # shared: next() on a range iterator is atomic under the GIL
+
+    def work() -> None:
+        for i in order:
+            data, url = prepared[i]
+            if data is None:
+                out[i] = EMPTY._replace(links_internal=[], links_external=[])
+            else:
+                out[i] = Extracted(*impl.extract(data, url))
+
+    threads = min(threads, n)
+    if threads <= 1:
+        work()
+    else:
+        futures = [_pool(threads).submit(work) for _ in range(threads)]
+        for f in futures:
+            f.result()
+    return out
