@@ -59,9 +59,18 @@ def _np():
     return numpy
 
 
-def _kernels():
-    from kernels import similarity, textops
-    return textops, similarity
+def _kernels(backend: str = "auto"):
+    """The (textops, similarity) kernel modules: the selected ones, or forced compiled / python."""
+    if backend == "auto":
+        from kernels import similarity, textops
+        return textops, similarity
+    if backend == "compiled":
+        from kernels import _similarity, _textops
+        return _textops, _similarity
+    if backend == "python":
+        from kernels import similarity_py, textops_py
+        return textops_py, similarity_py
+    raise ValueError(f"backend must be 'auto', 'compiled' or 'python', got {backend!r}")
 
 
 def _check_texts(texts, name="texts") -> list:
@@ -131,6 +140,9 @@ class Corpus:
         The document-frequency table has ``2**df_bits`` hashed slots (4 bytes each).
     threads : int
         Default worker threads for :meth:`add_many` (kernels run without the GIL).
+    backend : str
+        ``"auto"`` (compiled unless AGENTCORE_NO_EXTENSIONS=1), ``"compiled"`` or ``"python"``
+        (the pure twins; for tests and benchmarks).
 
     Thread-safe: concurrent :meth:`add_many` calls serialise only their short bookkeeping.
     The LSH index keeps ``bands`` dict entries per page, fine for hundreds of thousands of pages;
@@ -139,7 +151,7 @@ class Corpus:
 
     def __init__(self, *, keywords: int = 10, num_perm: int = 128, bands: int = 32,
                  shingle: int = 3, threshold: float = 0.5, df_bits: int = 20, threads: int = 2,
-                 max_bucket: int = 64, seed: int = 1):
+                 max_bucket: int = 64, seed: int = 1, backend: str = "auto"):
         if not isinstance(keywords, int) or keywords < 0:
             raise TypeError(f"keywords must be an int >= 0, got {keywords!r}")
         if not 1 <= num_perm <= 4096 or bands < 1 or num_perm % bands:
@@ -150,6 +162,9 @@ class Corpus:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         if not 8 <= df_bits <= 30:
             raise ValueError(f"df_bits must be in 8..30, got {df_bits}")
+        if backend not in ("auto", "compiled", "python"):
+            raise ValueError(f"backend must be 'auto', 'compiled' or 'python', got {backend!r}")
+        self.backend = backend
         self.keywords = keywords
         self.num_perm = num_perm
         self.bands = bands
@@ -165,7 +180,7 @@ class Corpus:
         self._df = None
         self._sigs = None
         self._simhash = None
-        self._buckets = [dict() for _ in range(bands)]
+        self._buckets: dict = {}
 
     # -- document frequencies ------------------------------------------------------------------
 
@@ -176,7 +191,7 @@ class Corpus:
 
     def df(self, word: str) -> int:
         """In how many pages ``word`` (normalised like the tokenizer does) occurred."""
-        textops, similarity = _kernels()
+        textops, similarity = _kernels(self.backend)
         h = textops.hash_word(word)
         if not h:
             return 0
@@ -213,7 +228,7 @@ class Corpus:
         if not texts:
             return []
         np = _np()
-        textops, sim = _kernels()
+        textops, sim = _kernels(self.backend)
         parts = _chunks(texts, threads)
 
         def tokens_and_signatures(bounds):
@@ -291,18 +306,27 @@ class Corpus:
         self._sigs[base:n] = sigs
         self._simhash[base:n] = hashes
         out = []
+        # One dict for all bands (band keys are seeded per band, so they do not collide); a
+        # bucket is a bare doc index until a second page lands in it: most never get one.
+        buckets = self._buckets
+        cap = self.max_bucket
+        has_tokens = (n_tokens > 0).tolist()
         for t, row in enumerate(bkeys.tolist()):
             found = []
-            if n_tokens[t]:
+            if has_tokens[t]:
+                doc = base + t
                 cands = set()
-                for b, key in enumerate(row):
-                    bucket = self._buckets[b].get(key)
+                for key in row:
+                    bucket = buckets.get(key)
                     if bucket is None:
-                        self._buckets[b][key] = [base + t]
+                        buckets[key] = doc
+                    elif type(bucket) is int:
+                        cands.add(bucket)
+                        buckets[key] = [bucket, doc]
                     else:
                         cands.update(bucket)
-                        if len(bucket) < self.max_bucket:
-                            bucket.append(base + t)
+                        if len(bucket) < cap:
+                            bucket.append(doc)
                 if cands:
                     cand = np.fromiter(sorted(cands), np.int64, len(cands))
                     jac = (self._sigs[cand] == sigs[t]).sum(axis=1) / self.num_perm
@@ -317,7 +341,7 @@ class Corpus:
             return []
         return near_duplicates(self._sigs[:self.n_docs], self._simhash[:self.n_docs],
                                threshold=self.threshold if threshold is None else threshold,
-                               bands=self.bands, max_bucket=self.max_bucket)
+                               bands=self.bands, max_bucket=self.max_bucket, backend=self.backend)
 
     # -- prompts -------------------------------------------------------------------------------
 
@@ -336,7 +360,7 @@ class Corpus:
             raise ValueError(f"mode must be 'top' or 'lead', got {mode!r}")
         if not isinstance(budget, int) or budget < 1:
             raise TypeError(f"budget must be a positive int (characters), got {budget!r}")
-        textops, sim = _kernels()
+        textops, sim = _kernels(self.backend)
         items, seen = [], set()
         for ti, text in enumerate(texts):
             for si, s in enumerate(textops.split_sentences(text)):
@@ -372,7 +396,7 @@ class Corpus:
     def _rank_sentences(self, sentences: list) -> tuple:
         """Sentence indexes by score (best first) and each sentence's set of content-word ids."""
         np = _np()
-        textops, sim = _kernels()
+        textops, sim = _kernels(self.backend)
         ids, offs, flags, _, _ = textops.tokenize_batch(sentences, spans=False)
         ids = np.frombuffer(ids, np.uint64)
         offs = np.frombuffer(offs, np.int64)
@@ -399,7 +423,7 @@ class Corpus:
     def _count_only(self, texts: list) -> None:
         """Add ``texts`` to the document frequencies only (no signatures, no index)."""
         np = _np()
-        textops, sim = _kernels()
+        textops, sim = _kernels(self.backend)
         ids, offs, _, _, _ = textops.tokenize_batch(texts, spans=False)
         uids, _, _, _ = sim.doc_counts(np.frombuffer(ids, np.uint64), np.frombuffer(offs, np.int64))
         with self._lock:
@@ -411,23 +435,25 @@ class Corpus:
         return sep.join(self.prompt_sentences(texts, budget=budget, mode=mode, sep=sep))
 
 
-def analyze_many(texts: Sequence, *, threads: int = 2, keywords: int = 10, keys=None) -> list:
+def analyze_many(texts: Sequence, *, threads: int = 2, keywords: int = 10, keys=None,
+                 backend: str = "auto") -> list:
     """Analyse ``texts`` as one fresh corpus: keywords, SimHash, MinHash and duplicates per text.
 
     >>> docs = analyze_many(["The cat sat on the mat.", "The cat sat on the mat!", ""])
     >>> [d.duplicates for d in docs]
     [[], [(0, 1.0)], []]
     """
-    return Corpus(keywords=keywords, threads=_check_threads(threads)).add_many(texts, keys=keys)
+    return Corpus(keywords=keywords, threads=_check_threads(threads),
+                  backend=backend).add_many(texts, keys=keys)
 
 
-def analyze(text, *, keywords: int = 10) -> DocAnalysis:
+def analyze(text, *, keywords: int = 10, backend: str = "auto") -> DocAnalysis:
     """Analyse one text on its own (IDF is flat, so keywords rank by term frequency)."""
-    return Corpus(keywords=keywords, threads=1).add(text)
+    return Corpus(keywords=keywords, threads=1, backend=backend).add(text)
 
 
 def near_duplicates(minhashes, simhashes=None, *, threshold: float = 0.5, bands: int = 32,
-                    max_bucket: int = 64) -> list:
+                    max_bucket: int = 64, backend: str = "auto") -> list:
     """Near-duplicate pairs among many documents' MinHash signatures (rows of a uint32 array).
 
     LSH banding proposes candidates, then the estimated Jaccard (share of equal slots) must reach
@@ -435,7 +461,7 @@ def near_duplicates(minhashes, simhashes=None, *, threshold: float = 0.5, bands:
     distance. Returns :class:`NearDuplicate` items sorted by ``(i, j)``.
     """
     np = _np()
-    _, sim = _kernels()
+    _, sim = _kernels(backend)
     sigs = np.asarray(minhashes)
     if sigs.ndim != 2 or sigs.dtype != np.uint32:
         raise TypeError("minhashes must be a 2-d uint32 array (stack DocAnalysis.minhash rows), "
@@ -453,12 +479,12 @@ def near_duplicates(minhashes, simhashes=None, *, threshold: float = 0.5, bands:
 
 
 def prompt_sentences(texts: Sequence, *, budget: int = 1200, mode: str = "top",
-                     corpus: Corpus | None = None) -> list:
+                     corpus: Corpus | None = None, backend: str = "auto") -> list:
     """The most informative sentences of ``texts`` within ``budget`` characters (see
     :meth:`Corpus.prompt_sentences`). Without ``corpus``, IDF comes from ``texts`` themselves."""
     if corpus is None:
         texts = _check_texts(texts)
-        corpus = Corpus(keywords=0, threads=1)
+        corpus = Corpus(keywords=0, threads=1, backend=backend)
         corpus._count_only(texts)
     return corpus.prompt_sentences(texts, budget=budget, mode=mode)
 

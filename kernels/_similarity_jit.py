@@ -152,24 +152,24 @@ def minhash(ids, offsets, a, b, shingle):
     n = offsets.shape[0] - 1
     p = a.shape[0]
     out = np.full((n, p), _EMPTY, np.uint32)
-    mins = np.empty(p, np.uint64)
+    mins = np.empty(p, np.uint32)
     for d in range(n):
         s = offsets[d]
         m = offsets[d + 1] - s
         if m == 0:
             continue
         kk = shingle if m >= shingle else m
-        mins[:] = _MAX64
+        mins[:] = _EMPTY
         for j in range(m - kk + 1):
             h = _SHINGLE_SEED
             for q in range(kk):
                 h = _fmix(h ^ ids[s + j + q])
+            # 32-bit minima so the loop vectorises (unsigned 32-bit min exists in SSE4/AVX2)
             for i in range(p):
-                v = (a[i] * h + b[i]) >> _S32
+                v = np.uint32((a[i] * h + b[i]) >> _S32)
                 if v < mins[i]:
                     mins[i] = v
-        for i in range(p):
-            out[d, i] = np.uint32(mins[i])
+        out[d, :] = mins
     return out
 
 

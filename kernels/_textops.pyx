@@ -22,6 +22,8 @@ cdef enum:
 
 cdef uint8_t _word_bits[WORD_BITS_BYTES]
 cdef uint32_t _lower[LOWER_LIMIT]
+cdef uint8_t _ascii_word[128]    # ASCII fast path: word character?
+cdef uint8_t _ascii_lower[128]
 cdef uint64_t _stop[MAX_SET]
 cdef Py_ssize_t _n_stop = 0
 cdef uint64_t _abbrev[MAX_SET]
@@ -43,6 +45,10 @@ cdef enum:
     K_CLOSER = 5
 
 
+cdef inline bint _is_word(uint32_t cp) noexcept nogil:
+    return (_word_bits[cp >> 3] >> (cp & 7)) & 1
+
+
 cdef void _init_tables() except *:
     cdef uint32_t c
     memset(_word_bits, 0xFF, sizeof(_word_bits))
@@ -51,6 +57,9 @@ cdef void _init_tables() except *:
             _word_bits[c >> 3] &= ~(1 << (c & 7))
     for c in range(LOWER_LIMIT):
         _lower[c] = c
+    for c in range(128):
+        _ascii_word[c] = _is_word(c)
+        _ascii_lower[c] = _spec.LOWER.get(c, c)
     for k, v in _spec.LOWER.items():
         if k >= LOWER_LIMIT or len(chr(v).encode()) > len(chr(k).encode()):
             raise RuntimeError("kernels._textspec.LOWER breaks the in-place normalisation rule")
@@ -88,10 +97,6 @@ cdef void _init_tables() except *:
 
 
 _init_tables()
-
-
-cdef inline bint _is_word(uint32_t cp) noexcept nogil:
-    return (_word_bits[cp >> 3] >> (cp & 7)) & 1
 
 
 cdef inline uint64_t _fmix64(uint64_t h) noexcept nogil:
@@ -238,9 +243,30 @@ cdef void _tokenize(const uint8_t* s, Py_ssize_t n, TokOut* o) noexcept nogil:
     cdef uint64_t h = FNV_OFFSET
     cdef bint in_tok = False, digits = True
     cdef uint8_t buf[4]
+    cdef uint8_t c
     cdef const uint8_t* src
     cdef int m
     while i < n:
+        c = s[i]
+        if c < 0x80 and _ascii_word[c]:
+            # ASCII fast path: most of most pages
+            if not in_tok:
+                in_tok = True
+                h = FNV_OFFSET
+                ncp = 0
+                nbytes = 0
+                digits = True
+                norm_start = o.norm_len
+            c = _ascii_lower[c]
+            h = (h ^ c) * FNV_PRIME
+            if o.spans:
+                o.norm[o.norm_len] = c
+                o.norm_len += 1
+            nbytes += 1
+            ncp += 1
+            digits = digits and 0x30 <= c <= 0x39
+            i += 1
+            continue
         L = _decode(s, i, n, &cp)
         if L == 0 or not _is_word(cp):
             if in_tok:

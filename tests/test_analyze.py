@@ -40,7 +40,7 @@ def twins(request, monkeypatch):
         mods = (_textops, _similarity)
     else:
         mods = (textops_py, similarity_py)
-    monkeypatch.setattr(analyze, "_kernels", lambda: mods)
+    monkeypatch.setattr(analyze, "_kernels", lambda backend="auto": mods)
     return request.param
 
 
@@ -95,7 +95,7 @@ def test_twins_give_the_same_analysis(articles, monkeypatch):
     from kernels import _textops
     runs = []
     for mods in ((_textops, _similarity), (textops_py, similarity_py)):
-        monkeypatch.setattr(analyze, "_kernels", lambda mods=mods: mods)
+        monkeypatch.setattr(analyze, "_kernels", lambda backend="auto", mods=mods: mods)
         corpus = analyze.Corpus(threads=2)
         docs = corpus.add_many(articles[:90]) + corpus.add_many(articles[90:] + articles[:10])
         runs.append((docs, corpus.prompt(articles[:4], budget=900)))
