@@ -35,6 +35,7 @@ def test_str_twins_agree(text):
     assert _textops.tokenize_batch([text]) == textops_py.tokenize_batch([text])
     assert _textops.split_sentences(text) == textops_py.split_sentences(text)
     assert _textops.words(text, stopwords=False) == textops_py.words(text, stopwords=False)
+    assert _textops.tokenize(text, stopwords=False) == textops_py.tokenize(text, stopwords=False)
 
 
 @FUZZ

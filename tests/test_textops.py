@@ -197,6 +197,13 @@ def test_batch_from_two_threads_matches_serial(compiled, corpus):
     assert results[0] == want and results[1] == want
 
 
+def test_output_buffers_grow_past_their_first_guess(tx):
+    # one token per two bytes: three times the tokenizer's initial allocation
+    ids, offs, flags, starts, norm = tx.tokenize_batch(["a " * 300_000, "b\x00" * 300_000])
+    assert list(offs) == [0, 300_000, 600_000]
+    assert len(norm) == 1_200_000 and set(ids[:300_000]) == {spec.hash_normalized(b"a")}
+
+
 def test_large_input(tx):
     text = ("Word number one. " * 60_000) + "x" * 1_000_000
     ids = tx.tokenize(text)
