@@ -250,6 +250,7 @@ class SyntheticWeb:
         huge_bytes: int = 8 << 20,
         bomb_bytes: int = 2 << 30,
         corpus_root: str | None = None,
+        latency: float = 0.0,
     ):
         lo, hi = pages_per_site
         if n_sites < 1 or not 1 <= lo <= hi:
@@ -258,6 +259,7 @@ class SyntheticWeb:
                 f"got n_sites={n_sites}, pages_per_site={pages_per_site}"
             )
         self.seed = seed
+        self.latency = latency  # added to every answer, to make concurrency observable
         self.slow_seconds = slow_seconds
         self.huge_bytes = huge_bytes
         self.bomb_bytes = bomb_bytes
@@ -415,7 +417,7 @@ class SyntheticWeb:
                 return Reply(404, b"no robots.txt here\n", "text/plain; charset=utf-8")
             return Reply(200, self._robots(si).encode(), "text/plain; charset=utf-8")
         if path == "/" or path == "/index.html":
-            return Reply(200, self._site(si).home().encode("utf-8"))
+            return Reply(200, self._site(si).home().encode("utf-8"), delay=self.latency)
         m = _PATH.match(path)
         if not m:
             return Reply(404, _not_found(site.host), "text/html; charset=utf-8")
@@ -434,6 +436,11 @@ class SyntheticWeb:
         return self._hostile(site, j, kind)
 
     def _hostile(self, site: Site, j: int, kind: str) -> Reply:
+        reply = self._hostile_reply(site, j, kind)
+        reply.delay += self.latency
+        return reply
+
+    def _hostile_reply(self, site: Site, j: int, kind: str) -> Reply:
         si = site.index
         if kind in ("ok", "robots_disallowed", "near_duplicate"):
             return Reply(200, self._site(si).page(j).encode("utf-8"))

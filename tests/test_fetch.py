@@ -1,0 +1,245 @@
+"""The crawler client against the real local web on 127.0.0.1 with a real aiohttp session."""
+
+import asyncio
+import collections
+import re
+import socket
+
+import pytest
+
+from agentcore.fetch import Fetcher, FetchResult, _make_resolver, blocked_address, decode_html
+from agentcore.web import SyntheticWeb, serve_in_thread
+
+# Short limits so hostile pages fail fast, with room for a loaded 2-core machine: the slow
+# pages answer after 4 s, well past the 1.5 s read timeout; ordinary pages take milliseconds.
+FAST = dict(read_timeout=1.5, total_timeout=3.0, connect_timeout=2.0, max_attempts=2,
+            backoff=0.01, politeness_delay=0.0)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+@pytest.fixture(scope="module")
+def crawled():
+    """One real crawl of a 20-site web, following links from the home pages as a crawler
+    does, shared by the tests that check its outcome."""
+    web = SyntheticWeb(20, seed=1, slow_seconds=4.0)
+    with serve_in_thread(web) as server:
+
+        async def crawl():
+            results: dict[str, FetchResult] = {}
+            async with Fetcher(static_hosts=server.host_map(), **FAST) as fetcher:
+                homes = await fetcher.fetch_many(web.home_urls())
+                links = []
+                for home in homes:
+                    results[home.url] = home
+                    assert home.ok, home
+                    site = home.url.rstrip("/")
+                    hrefs = re.findall(r'href="(/[^"#]*)"', home.text())
+                    links += sorted({site + h for h in hrefs if h != "/"})
+                for r in await fetcher.fetch_many(links):
+                    results[r.url] = r
+                return results, dict(fetcher.stats)
+
+        results, stats = run(crawl())
+        server_stats = server.stats.snapshot()
+    return web, results, stats, server_stats
+
+
+def test_crawl_reaches_every_page_and_matches_ground_truth(crawled):
+    web, results, stats, _ = crawled
+    truth = {p.url: p for p in web.pages()}
+    assert set(results) == set(truth)  # the home pages link every page, nothing else
+    wrong = {u: (truth[u].kind, r.error_reason, r.error_detail) for u, r in results.items()
+             if (r.error_reason or "ok") != truth[u].expect}
+    assert not wrong
+    counts = collections.Counter(r.error_reason or "ok" for r in results.values())
+    assert counts == web.expected_counts()
+    assert stats["ok"] == counts["ok"]
+
+
+@pytest.mark.parametrize("kind,reason", [
+    ("http_404", "http_404"), ("http_500", "http_500"), ("slow", "timeout"),
+    ("redirect_loop", "redirect_loop"), ("redirect_offsite", "redirect_offsite"),
+    ("redirect_ssrf", "ssrf_blocked"), ("huge", "too_large"), ("huge_chunked", "too_large"),
+    ("gzip_bomb", "decompressed_too_large"), ("binary", "bad_content_type"),
+    ("binary_as_html", "binary_content"), ("robots_disallowed", "robots_disallowed"),
+])
+def test_each_hostile_kind_fails_with_its_reason(crawled, kind, reason):
+    web, results, _, _ = crawled
+    pages = [p for p in web.pages() if p.kind == kind]
+    assert pages
+    for p in pages:
+        r = results[p.url]
+        assert r.error_reason == reason and r.error_detail and not r.body
+
+
+def test_retry_and_attempt_accounting(crawled):
+    web, results, _, _ = crawled
+    by_kind = collections.defaultdict(list)
+    for p in web.pages():
+        by_kind[p.kind].append(results[p.url])
+    assert all(r.ok and r.attempts == 2 for r in by_kind["flaky"])  # 503, then a retry
+    assert all(r.attempts == 2 and r.status == 500 for r in by_kind["http_500"])
+    assert all(r.attempts == 1 and r.status == 404 for r in by_kind["http_404"])
+    assert all(r.attempts == 2 for r in by_kind["slow"])
+    assert all(r.ok and r.redirects == 1 and "/moved/" in r.final_url for r in by_kind["redirect"])
+    assert all(r.redirects >= 2 for r in by_kind["redirect_loop"])
+    assert all("169.254.169.254" in r.final_url for r in by_kind["redirect_ssrf"])
+
+
+def test_clean_pages_decode_despite_charset_tricks(crawled):
+    web, results, _, _ = crawled
+    for p in web.pages():
+        if p.kind in ("bad_charset", "meta_charset", "no_charset", "ok", "truncated"):
+            text = results[p.url].text()
+            assert "cookie policy — you can" in text or p.kind == "bad_charset"
+            assert "© 2024" in text or p.kind == "truncated"
+            assert "\ufffd" not in text
+
+
+def test_robots_honoured_and_ssrf_never_requested(crawled):
+    web, _, _, server_stats = crawled
+    hits = server_stats["hits"]
+    assert not [path for (_, path), n in hits.items() if path.startswith("/private/")]
+    robots = [n for (_, path), n in hits.items() if path == "/robots.txt"]
+    assert len(robots) == 20 and set(robots) == {1}  # fetched once per host, shared
+
+
+def test_per_host_limit_and_politeness_are_honoured():
+    # Each answer takes 20 ms, so requests overlap at the server when the client allows it.
+    web = SyntheticWeb(4, pages_per_site=(12, 12), hostile=False, latency=0.02)
+    with serve_in_thread(web) as server:
+
+        async def crawl(**kw):
+            async with Fetcher(static_hosts=server.host_map(), **{**FAST, **kw}) as f:
+                return await f.fetch_many(p.url for p in web.pages())
+
+        assert all(r.ok for r in run(crawl(per_host_limit=2)))
+        peak = server.stats.snapshot()["max_inflight"]
+        assert max(peak.values()) == 2  # reached, never passed
+        server.stats.max_inflight.clear()
+        server.stats.arrivals.clear()
+        assert all(r.ok for r in run(crawl(per_host_limit=3, politeness_delay=0.1)))
+        snap = server.stats.snapshot()
+        for host, times in snap["arrivals"].items():
+            gaps = [b - a for a, b in zip(times, times[1:])]
+            # Starts are spaced 0.1 s apart at the client; allow for arrival jitter.
+            assert min(gaps) > 0.05, (host, gaps)
+
+
+def test_refused_connection_and_timeouts():
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+
+    async def main(**kw):
+        async with Fetcher(static_hosts={"down.test": ("127.0.0.1", port)}, **FAST, **kw) as f:
+            return await f.fetch("http://down.test/page.html")
+
+    r = run(main())
+    # robots.txt could not be fetched, so the page was never tried; the reason carries over.
+    assert r.error_reason == "connection_refused" and r.attempts == 0
+    assert r.error_detail.startswith("robots.txt:")
+    r = run(main(respect_robots=False))
+    assert r.error_reason == "connection_refused" and r.attempts == 2  # retried once
+
+    web = SyntheticWeb(20, seed=1, slow_seconds=1.0)
+    slow = next(p for p in web.pages() if p.kind == "slow")
+    with serve_in_thread(web) as server:
+
+        async def fetch_slow(**kw):
+            async with Fetcher(static_hosts=server.host_map(), **{**FAST, **kw}) as f:
+                return await f.fetch(slow.url)
+
+        r = run(fetch_slow(read_timeout=0.2, total_timeout=5.0, max_attempts=3))
+        assert r.error_reason == "timeout" and r.attempts == 3
+        r = run(fetch_slow(read_timeout=5.0, total_timeout=0.2, max_attempts=1))
+        assert r.error_reason == "timeout" and r.attempts == 1
+        r = run(fetch_slow(read_timeout=5.0, total_timeout=5.0, max_attempts=1))
+        assert r.ok  # the same page with patience
+
+
+def test_limits_are_settings():
+    web = SyntheticWeb(20, seed=1)
+    by_kind = {}
+    for p in web.pages():
+        by_kind.setdefault(p.kind, p)
+    with serve_in_thread(web) as server:
+
+        async def main():
+            hosts = server.host_map()
+            async with Fetcher(static_hosts=hosts, max_redirects=0, **FAST) as f:
+                r1 = await f.fetch(by_kind["redirect"].url)
+            async with Fetcher(static_hosts=hosts, max_body=1000, **FAST) as f:
+                r2 = await f.fetch(by_kind["ok"].url)
+            async with Fetcher(static_hosts=hosts, max_decompressed=1 << 20, **FAST) as f:
+                r3 = await f.fetch(by_kind["gzip_bomb"].url)
+            async with Fetcher(static_hosts=hosts, respect_robots=False, **FAST) as f:
+                r4 = await f.fetch(by_kind["robots_disallowed"].url)
+            async with Fetcher(static_hosts=hosts, allowed_hosts=["site-0001.test"],
+                               **FAST) as f:
+                r5 = await f.fetch(by_kind["ok"].url)
+            return r1, r2, r3, r4, r5
+
+        r1, r2, r3, r4, r5 = run(main())
+    assert r1.error_reason == "too_many_redirects"
+    assert r2.error_reason == "too_large"
+    # The cap is on inflated bytes, checked while streaming: the bomb stops after a few KB.
+    assert r3.error_reason == "decompressed_too_large"
+    wire = int(re.search(r"after (\d+) bytes on the wire", r3.error_detail).group(1))
+    assert wire < 256 << 10
+    assert r4.ok and r4.status == 200
+    assert (r5.error_reason == "host_not_allowed") == (by_kind["ok"].site != 1)
+
+
+def test_unsafe_targets_are_refused_before_any_request():
+    async def main():
+        async with Fetcher(**FAST) as f:
+            return [await f.fetch(u) for u in (
+                "http://169.254.169.254/latest/meta-data/",
+                "http://127.0.0.1:9/", "http://[::1]/", "http://10.1.2.3/",
+                "http://localhost/", "ftp://example.com/file", "not a url",
+            )]
+
+    reasons = [r.error_reason for r in run(main())]
+    assert reasons == ["ssrf_blocked"] * 5 + ["bad_url", "bad_url"]
+    assert all(r.attempts == 0 for r in run(main()))
+    assert blocked_address("::ffff:169.254.169.254") and not blocked_address("93.184.216.34")
+
+
+def test_system_resolver_answers_are_filtered():
+    async def main():
+        resolver = _make_resolver({"*.test": ("127.0.0.1", 8080)}, allow_private=False)
+        mapped = await resolver.resolve("a.b.test", 80)
+        try:
+            await resolver.resolve("localhost", 80)
+        finally:
+            await resolver.close()
+        return mapped
+
+    from agentcore.fetch import SSRFBlocked
+
+    with pytest.raises(SSRFBlocked):
+        run(main())
+
+    async def mapped_only():
+        resolver = _make_resolver({"*.test": ("127.0.0.1", 8080)}, allow_private=False)
+        return await resolver.resolve("a.b.test", 80)
+
+    assert [(h["host"], h["port"]) for h in run(mapped_only())] == [("127.0.0.1", 8080)]
+
+
+def test_decode_html_order():
+    assert decode_html("café".encode(), "text/html; charset=utf-8") == ("café", "utf-8")
+    cp = "“quoted” — café".encode("cp1252")
+    assert decode_html(b'<meta charset="windows-1252">' + cp)[0].endswith("“quoted” — café")
+    assert decode_html("é".encode("latin-1"), "text/html; charset=utf-8") == ("é", "cp1252")
+    assert decode_html(b"plain") == ("plain", "utf-8")
+
+
+def test_fetcher_must_be_open():
+    with pytest.raises(RuntimeError, match="not open"):
+        run(Fetcher().fetch("http://site-0000.test/"))
