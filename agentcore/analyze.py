@@ -124,6 +124,22 @@ def _check_threads(threads) -> int:
     return threads
 
 
+class _Bags:
+    """Each sentence's set of content-word ids, built only for the sentences a prompt considers."""
+
+    def __init__(self, np, uids, content, uoff):
+        sent = np.repeat(np.arange(uoff.size - 1), np.diff(uoff))
+        self.ids = uids[content].tolist()
+        self.off = [0] + np.cumsum(np.bincount(sent[content], minlength=uoff.size - 1)).tolist()
+        self.cache = {}
+
+    def __getitem__(self, x: int) -> set:
+        bag = self.cache.get(x)
+        if bag is None:
+            bag = self.cache[x] = set(self.ids[self.off[x]:self.off[x + 1]])
+        return bag
+
+
 class Corpus:
     """Pages seen so far: hashed document frequencies and a near-duplicate (MinHash LSH) index.
 
@@ -351,50 +367,86 @@ class Corpus:
         ``sep``, in page and reading order.
 
         ``mode="top"`` keeps the sentences with the highest TF-IDF weight per token (IDF from this
-        corpus; the site's own term counts), skipping repeats across pages and sentences shorter
-        than ``min_chars``; ``mode="lead"`` takes each page's first sentence, then each page's
-        second, and so on. A first sentence longer than the budget is cut at a word boundary.
+        corpus; the site's own term counts), skipping repeats across pages, rewordings of a chosen
+        sentence and sentences shorter than ``min_chars``; ``mode="lead"`` takes each page's
+        first sentence, then each page's second, and so on. A first sentence longer than the
+        budget is cut at a word boundary.
         """
         texts = _check_texts(texts)
+        self._check_prompt_args(budget, mode)
+        return self._select([texts], budget, mode, min_chars, sep)[0]
+
+    def excerpts(self, texts: Sequence, budget: int = 280, mode: str = "top",
+                 min_chars: int = 20, sep: str = " ") -> list:
+        """One excerpt per text (str, at most ``budget`` characters): its own best sentences, as
+        :meth:`prompt_sentences` picks them for a one-page site, joined by ``sep``.
+
+        Batched: all texts' sentences are tokenized and scored in one pass, so this is the call
+        for a batch of pages (``[sep.join(prompt_sentences([t])) for t in texts]``, faster).
+        """
+        texts = _check_texts(texts)
+        self._check_prompt_args(budget, mode)
+        return [sep.join(x) for x in self._select([[t] for t in texts], budget, mode, min_chars, sep)]
+
+    @staticmethod
+    def _check_prompt_args(budget, mode):
         if mode not in ("top", "lead"):
             raise ValueError(f"mode must be 'top' or 'lead', got {mode!r}")
-        if not isinstance(budget, int) or budget < 1:
+        if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
             raise TypeError(f"budget must be a positive int (characters), got {budget!r}")
-        textops, sim = _kernels(self.backend)
-        items, seen = [], set()
-        for ti, text in enumerate(texts):
-            for si, s in enumerate(textops.split_sentences(text)):
-                norm = s.casefold()
-                if len(s) < min_chars or norm in seen:
-                    continue
-                seen.add(norm)
-                items.append((ti, si, s))
-        if not items:
-            return []
-        order, bags = self._rank_sentences([s for _, _, s in items])
-        if mode == "lead":
-            order = sorted(range(len(items)), key=lambda x: (items[x][1], items[x][0]))
-        chosen, used = [], 0
-        for x in order:
-            cost = len(items[x][2]) + (len(sep) if chosen else 0)
-            if used + cost > budget:
-                continue
-            # A reworded copy (same content words) of a chosen sentence adds nothing to a prompt.
-            if any(len(bags[x] & bags[y]) >= 0.7 * max(len(bags[x] | bags[y]), 1) for y in chosen):
-                continue
-            chosen.append(x)
-            used += cost
-        if not chosen:
-            s = items[order[0]][2]
-            cut = s[:max(budget - 1, 0)]
-            if " " in cut:
-                cut = cut[:cut.rindex(" ")]
-            return [cut + "…"] if budget > 1 else []
-        chosen.sort(key=lambda x: (items[x][0], items[x][1]))
-        return [items[x][2] for x in chosen]
 
-    def _rank_sentences(self, sentences: list) -> tuple:
-        """Sentence indexes by score (best first) and each sentence's set of content-word ids."""
+    def _select(self, sites: list, budget: int, mode: str, min_chars: int, sep: str) -> list:
+        """For each site (a list of texts), its chosen sentences in reading order."""
+        textops, _ = _kernels(self.backend)
+        items, group = [], []       # (page, position, sentence) and the site of each
+        for g, texts in enumerate(sites):
+            seen = set()
+            for ti, text in enumerate(texts):
+                for si, s in enumerate(textops.split_sentences(text)):
+                    norm = s.casefold()
+                    if len(s) < min_chars or norm in seen:
+                        continue
+                    seen.add(norm)
+                    items.append((ti, si, s))
+                    group.append(g)
+        out = [[] for _ in sites]
+        if not items:
+            return out
+        score, bags = self._score_sentences([s for _, _, s in items], group, len(sites))
+        members = [[] for _ in sites]
+        for x, g in enumerate(group):
+            members[g].append(x)
+        for g, xs in enumerate(members):
+            if not xs:
+                continue
+            if mode == "lead":
+                order = sorted(xs, key=lambda x: (items[x][1], items[x][0]))
+            else:
+                order = sorted(xs, key=lambda x: (-score[x], x))
+            chosen, used = [], 0
+            for x in order:
+                cost = len(items[x][2]) + (len(sep) if chosen else 0)
+                if used + cost > budget:
+                    continue
+                # A reworded copy (same content words) of a chosen sentence adds nothing.
+                if any(len(bags[x] & bags[y]) >= 0.7 * max(len(bags[x] | bags[y]), 1)
+                       for y in chosen):
+                    continue
+                chosen.append(x)
+                used += cost
+            if chosen:
+                chosen.sort(key=lambda x: (items[x][0], items[x][1]))
+                out[g] = [items[x][2] for x in chosen]
+            elif budget > 1:
+                cut = items[order[0]][2][:budget - 1]
+                if " " in cut:
+                    cut = cut[:cut.rindex(" ")]
+                out[g] = [cut + "…"]
+        return out
+
+    def _score_sentences(self, sentences: list, group: list, n_groups: int) -> tuple:
+        """Each sentence's score (TF-IDF of its content words over sqrt(words + 1); term
+        frequency counted over its whole group) and its set of content-word ids."""
         np = _np()
         textops, sim = _kernels(self.backend)
         ids, offs, flags, _, _ = textops.tokenize_batch(sentences, spans=False)
@@ -403,22 +455,16 @@ class Corpus:
         flags = np.frombuffer(flags, np.uint8)
         uids, counts, first, uoff = sim.doc_counts(ids, offs)
         content = flags[first] == 0
-        # Site-level term frequency: every sentence of the site is one bag of words.
-        site_ids, inverse = np.unique(uids, return_inverse=True)
-        site_counts = np.bincount(inverse, weights=counts).astype(np.int64)
-        df = sim.df_lookup(self._table(), site_ids)
-        w = sim.tfidf(site_counts, df, self.n_docs)[inverse] * content
+        # Group-level term counts: the sentences of a group are contiguous, so each group is one
+        # "document" over the same token ids; ``inverse`` maps tokens to their group entry.
+        bounds = np.searchsorted(np.asarray(group, np.int64), np.arange(n_groups + 1))
+        guids, gcounts, _, _, ginv = sim.doc_counts(ids, offs[bounds], inverse=True)
+        gw = sim.tfidf(gcounts, sim.df_lookup(self._table(), guids), self.n_docs)
+        w = gw[ginv[first]] * content
         sent = np.repeat(np.arange(len(sentences)), np.diff(uoff))
         score = np.bincount(sent, weights=w, minlength=len(sentences))
-        score /= np.sqrt(np.diff(offs) + 1.0)
-        order = sorted(range(len(sentences)), key=lambda i: (-round(float(score[i]), 9), i))
-        content_ids = uids[content].tolist()
-        cuts = np.cumsum(np.bincount(sent[content], minlength=len(sentences))).tolist()
-        bags, a = [], 0
-        for b in cuts:
-            bags.append(set(content_ids[a:b]))
-            a = b
-        return order, bags
+        score = np.round(score / np.sqrt(np.diff(offs) + 1.0), 9).tolist()
+        return score, _Bags(np, uids, content, uoff)
 
     def _count_only(self, texts: list) -> None:
         """Add ``texts`` to the document frequencies only (no signatures, no index)."""

@@ -21,16 +21,18 @@ def _k():
     return _jit
 
 
-def doc_counts(ids, offsets):
+def doc_counts(ids, offsets, inverse=False):
     """Unique terms per document: ``(uids, counts, first, uoffsets)``.
 
-    ``uids`` (uint64) are each document's distinct ids in order of first appearance, ``counts`` (int32) how
-    often each occurs, ``first`` (int64) the index into ``ids`` of its first occurrence (where its
-    surface form is), and ``uoffsets`` (int64) the per-document ranges into those arrays.
+    ``uids`` (uint64) are each document's distinct ids in order of first appearance, ``counts``
+    (int32) how often each occurs, ``first`` (int64) the index into ``ids`` of its first
+    occurrence (where its surface form is), and ``uoffsets`` (int64) the per-document ranges into
+    those arrays. With ``inverse=True`` a fifth array maps every token to its entry in ``uids``.
     """
     ids = _py.as_u64(ids, "ids")
     offsets = _py.as_offsets(offsets, ids.size)
-    return _k().doc_counts(ids, offsets)
+    out = _k().doc_counts(ids, offsets)
+    return out if inverse else out[:4]
 
 
 def tfidf(counts, df, n_docs):

@@ -49,6 +49,7 @@ def doc_counts(ids, offsets):
         cap *= 2
     # Open addressing on the id's low bits (ids are already mixed): one pass, no sort.
     slots = np.full(cap, -1, np.int64)
+    inv = np.empty(m, np.int64)
     k = 0
     for d in range(n):
         a = offsets[d]
@@ -67,15 +68,17 @@ def doc_counts(ids, offsets):
                     uids[k] = v
                     counts[k] = 1
                     first[k] = t
+                    inv[t] = k
                     k += 1
                     break
                 if uids[s] == v:
                     counts[s] += 1
+                    inv[t] = s
                     break
                 pos = (pos + 1) & (size - 1)
         slots[:size] = -1
         uoff[d + 1] = k
-    return uids[:k].copy(), counts[:k].copy(), first[:k].copy(), uoff
+    return uids[:k].copy(), counts[:k].copy(), first[:k].copy(), uoff, inv
 
 
 @_jit

@@ -425,7 +425,12 @@ def tokenize_batch(texts, *, spans=True):
         raise TypeError(
             f"texts must be a list of str or bytes, got {type(texts).__name__}; "
             "wrap a single document as [text]")
-    docs = [_utf8(t, f"texts[{i}]") for i, t in enumerate(texts)]
+    docs = []
+    for t in texts:
+        if type(t) is bytes or (type(t) is str and (<str>t).isascii()):
+            docs.append(t)
+        else:
+            docs.append(_utf8(t, f"texts[{len(docs)}]"))
     return _run(docs, spans)
 
 

@@ -112,12 +112,13 @@ def _fmix(h):
 
 # ---- kernels -----------------------------------------------------------------------------------
 
-def doc_counts(ids, offsets):
+def doc_counts(ids, offsets, inverse=False):
     """Unique terms per document: ``(uids, counts, first, uoffsets)``.
 
-    ``uids`` (uint64) are each document's distinct ids in order of first appearance, ``counts`` (int32) how
-    often each occurs, ``first`` (int64) the index into ``ids`` of its first occurrence (where its
-    surface form is), and ``uoffsets`` (int64) the per-document ranges into those arrays.
+    ``uids`` (uint64) are each document's distinct ids in order of first appearance, ``counts``
+    (int32) how often each occurs, ``first`` (int64) the index into ``ids`` of its first
+    occurrence (where its surface form is), and ``uoffsets`` (int64) the per-document ranges into
+    those arrays. With ``inverse=True`` a fifth array maps every token to its entry in ``uids``.
     """
     ids = as_u64(ids, "ids")
     offsets = as_offsets(offsets, ids.size)
@@ -137,7 +138,13 @@ def doc_counts(ids, offsets):
     counts = counts[by_first]
     uoffsets = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(sdoc[starts], minlength=n), out=uoffsets[1:])
-    return uids, counts, first, uoffsets
+    if not inverse:
+        return uids, counts, first, uoffsets
+    rank = np.empty(starts.size, np.int64)
+    rank[by_first] = np.arange(starts.size)
+    inv = np.empty(order.size, np.int64)
+    inv[order] = rank[np.cumsum(new) - 1]
+    return uids, counts, first, uoffsets, inv
 
 
 def tfidf(counts, df, n_docs):

@@ -98,7 +98,8 @@ def test_twins_give_the_same_analysis(articles, monkeypatch):
         monkeypatch.setattr(analyze, "_kernels", lambda backend="auto", mods=mods: mods)
         corpus = analyze.Corpus(threads=2)
         docs = corpus.add_many(articles[:90]) + corpus.add_many(articles[90:] + articles[:10])
-        runs.append((docs, corpus.prompt(articles[:4], budget=900)))
+        runs.append((docs, (corpus.prompt(articles[:4], budget=900),
+                            corpus.excerpts(articles[:30], budget=280))))
     (c, pc), (p, pp) = runs
     assert pc == pp
     for a, b in zip(c, p):
@@ -172,6 +173,17 @@ def test_prompt_fits_budget_in_reading_order(twins, articles):
     assert lead[0] == first and len("\n".join(lead)) <= 400
     tiny = corpus.prompt_sentences(["A single sentence that is far longer than the budget."], budget=30)
     assert tiny == ["A single sentence that is…"]
+
+
+def test_excerpts_are_per_page_prompts_in_one_batch(twins, articles):
+    corpus = analyze.Corpus()
+    corpus.add_many(articles)
+    pages = articles[:25] + ["", "Short.", "x" * 500]
+    got = corpus.excerpts(pages, budget=280)
+    assert got == [" ".join(corpus.prompt_sentences([p], budget=280, sep=" ")) for p in pages]
+    assert all(len(e) <= 280 for e in got) and got[25:27] == ["", ""]
+    assert sum(len(e) > 100 for e in got) >= 20
+    assert corpus.excerpts([]) == []
 
 
 def test_prompt_skips_boilerplate_repeats_and_rewordings(twins):

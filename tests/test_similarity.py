@@ -37,6 +37,9 @@ def test_doc_counts_unique_in_order_of_first_occurrence(sim):
     assert first.tolist() == [0, 1, 3, 6]
     assert uoff.tolist() == [0, 3, 3, 4]
     assert (uids.dtype, counts.dtype, first.dtype, uoff.dtype) == (np.uint64, np.int32, np.int64, np.int64)
+    *_, inverse = sim.doc_counts(ids, offs, inverse=True)
+    assert inverse.tolist() == [0, 1, 0, 2, 1, 0, 3, 3]
+    assert (uids[inverse] == ids).all()
 
 
 def test_tfidf_formula(sim):
@@ -141,11 +144,11 @@ def real():
 def test_twins_agree_exactly_on_real_pages(real):
     ids, offs, flags = real
     c, p = _similarity, similarity_py
-    got, want = c.doc_counts(ids, offs), p.doc_counts(ids, offs)
+    got, want = c.doc_counts(ids, offs, inverse=True), p.doc_counts(ids, offs, inverse=True)
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
         assert a.dtype == b.dtype
-    uids, counts, first, uoff = got
+    uids, counts, first, uoff, _ = got
     table_c, table_p = np.zeros(1 << 16, np.int32), np.zeros(1 << 16, np.int32)
     c.df_add(table_c, uids)
     p.df_add(table_p, uids)
