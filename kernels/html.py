@@ -70,35 +70,32 @@ def _looks_binary(data: bytes) -> bool:
     return len(head) - len(head.translate(None, _CONTROL)) > len(head) // 10
 
 
-def _prepare(html, base_url, content_type):
-    """Validate one page's arguments; return (utf8 bytes or None for an empty result, url bytes)."""
-    if isinstance(html, str):
-        data = html.encode("utf-8", "surrogatepass")
-    elif isinstance(html, bytes):
-        data = html
-    elif isinstance(html, (bytearray, memoryview)):
-        data = bytes(html)
-    else:
+def _check(html, base_url, content_type) -> None:
+    """Raise TypeError for arguments of the wrong type (cheap: no work on the page)."""
+    if not isinstance(html, (str, bytes, bytearray, memoryview)):
         raise TypeError(
             f"extract() needs the page as bytes or str, got {type(html).__name__}")
-    if base_url is None:
-        base_url = ""
-    if not isinstance(base_url, str):
+    if base_url is not None and not isinstance(base_url, str):
         raise TypeError(f"base_url must be a str (the page's URL) or None, got "
                         f"{type(base_url).__name__}")
     if content_type is not None and not isinstance(content_type, str):
         raise TypeError(f"content_type must be a str (the HTTP Content-Type header) or None, "
                         f"got {type(content_type).__name__}")
-    url = base_url.encode("utf-8", "surrogatepass")
+
+
+def _prepare(html, base_url, content_type):
+    """Checked arguments to kernel input: (UTF-8 bytes, or None for an empty result; URL bytes)."""
+    url = (base_url or "").encode("utf-8", "surrogatepass")
+    if isinstance(html, str):
+        return (html.encode("utf-8", "surrogatepass") or None), url
+    data = html if isinstance(html, bytes) else bytes(html)
     if not data:
         return None, url
     if content_type and content_type.strip().lower().startswith(_NOT_HTML):
         return None, url
-    if not isinstance(html, str):
-        if _looks_binary(data):
-            return None, url
-        data = to_utf8(data, content_type)
-    return data, url
+    if _looks_binary(data):
+        return None, url
+    return to_utf8(data, content_type), url
 
 
 def extract(html, base_url: str | None = "", content_type: str | None = None) -> Extracted:
@@ -120,6 +117,7 @@ def extract(html, base_url: str | None = "", content_type: str | None = None) ->
     Extracted
         Empty fields (never an exception) for empty, binary or non-HTML input.
     """
+    _check(html, base_url, content_type)
     data, url = _prepare(html, base_url, content_type)
     if data is None:
         return EMPTY._replace(links_internal=[], links_external=[])
@@ -159,16 +157,18 @@ def extract_many(docs: Sequence, base_urls: Sequence | None = None, *, threads: 
             raise ValueError(f"{name} has {len(seq)} entries for {n} docs; pass one per doc")
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise TypeError(f"threads must be a positive int, got {threads!r}")
-    prepared = [_prepare(docs[i], base_urls[i] if base_urls is not None else "",
-                         content_types[i] if content_types is not None else None)
-                for i in range(n)]
+    urls = base_urls if base_urls is not None else [""] * n
+    types = content_types if content_types is not None else [None] * n
+    for i in range(n):
+        _check(docs[i], urls[i], types[i])
     out: list = [None] * n
     impl = _impl
     order = iter(range(n))  # shared: next() on a range iterator is atomic under the GIL
 
     def work() -> None:
+        # Decoding runs here, not up front, so it overlaps the other threads' nogil work.
         for i in order:
-            data, url = prepared[i]
+            data, url = _prepare(docs[i], urls[i], types[i])
             if data is None:
                 out[i] = EMPTY._replace(links_internal=[], links_external=[])
             else:
