@@ -31,7 +31,7 @@ def doc_counts(ids, offsets, inverse=False):
     """
     ids = _py.as_u64(ids, "ids")
     offsets = _py.as_offsets(offsets, ids.size)
-    out = _k().doc_counts(ids, offsets)
+    out = _k().doc_counts(ids, offsets, bool(inverse))
     return out if inverse else out[:4]
 
 

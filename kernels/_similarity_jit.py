@@ -34,33 +34,41 @@ def _fmix(h):
 
 
 @_jit
-def doc_counts(ids, offsets):
+def doc_counts(ids, offsets, want_inverse):
     n = offsets.shape[0] - 1
     m = ids.shape[0]
+    # np.empty leaves pages untouched until written: a page with few distinct words costs
+    # memory for its distinct words, not for its length.
     uids = np.empty(m, np.uint64)
     counts = np.empty(m, np.int32)
     first = np.empty(m, np.int64)
     uoff = np.zeros(n + 1, np.int64)
-    longest = 0
-    for d in range(n):
-        longest = max(longest, offsets[d + 1] - offsets[d])
-    cap = 8
-    while cap < 2 * longest:
-        cap *= 2
-    # Open addressing on the id's low bits (ids are already mixed): one pass, no sort.
-    slots = np.full(cap, -1, np.int64)
-    inv = np.empty(m, np.int64)
+    inv = np.empty(m if want_inverse else 0, np.int64)
+    # Open addressing on the id's low bits (ids are already mixed): one pass, no sort. The table
+    # starts small and doubles at half load, so it is sized by distinct words, not tokens.
+    slots = np.full(1024, -1, np.int64)
     k = 0
     for d in range(n):
         a = offsets[d]
         b = offsets[d + 1]
-        size = 8
-        while size < 2 * (b - a):
+        base = k
+        size = 16
+        while size < 2 * (b - a) and size < 1024:
             size *= 2
-        mask = U64(size - 1)
         for t in range(a, b):
+            if 2 * (k - base + 1) > size:
+                size *= 2
+                if size > slots.shape[0]:
+                    slots = np.full(size, -1, np.int64)
+                else:
+                    slots[:size] = -1
+                for e in range(base, k):       # rehash this document's entries
+                    pos = np.int64(uids[e] & U64(size - 1))
+                    while slots[pos] >= 0:
+                        pos = (pos + 1) & (size - 1)
+                    slots[pos] = e
             v = ids[t]
-            pos = np.int64(v & mask)
+            pos = np.int64(v & U64(size - 1))
             while True:
                 s = slots[pos]
                 if s < 0:
@@ -68,12 +76,14 @@ def doc_counts(ids, offsets):
                     uids[k] = v
                     counts[k] = 1
                     first[k] = t
-                    inv[t] = k
+                    if want_inverse:
+                        inv[t] = k
                     k += 1
                     break
                 if uids[s] == v:
                     counts[s] += 1
-                    inv[t] = s
+                    if want_inverse:
+                        inv[t] = s
                     break
                 pos = (pos + 1) & (size - 1)
         slots[:size] = -1
