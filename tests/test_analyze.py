@@ -139,6 +139,21 @@ def test_single_document_and_empty_inputs(twins):
     assert analyze.prompt_sentences([]) == [] and analyze.prompt_sentences([""]) == []
 
 
+def test_hostile_pages_do_not_break_the_batch(twins, articles):
+    rng = np.random.default_rng(3)
+    junk = rng.integers(0, 256, 200_000, dtype=np.uint8).tobytes()
+    pages = ["", "\x00" * 1000, junk, "a" * 1_000_000, "x " * 200_000, b"\xff\xfe" * 5000,
+             "\ud800 lone surrogate " * 100, "<" * 100_000, articles[0]]
+    corpus = analyze.Corpus()
+    docs = corpus.add_many(pages)
+    assert [d.n_tokens for d in docs[:2]] == [0, 0] and docs[3].n_tokens == 1
+    assert docs[4].n_tokens == 200_000 and docs[4].keywords == [] and docs[5].n_tokens == 0
+    assert [w for w, _ in docs[6].keywords] == ["lone", "surrogate"]
+    assert docs[8].keywords and docs[8].duplicates == []
+    excerpts = corpus.excerpts(pages, budget=200)
+    assert len(excerpts) == len(pages) and all(len(e) <= 200 for e in excerpts)
+
+
 def test_wrong_types_raise_type_errors(twins):
     with pytest.raises(TypeError, match=r"wrap a single document as \[text\]"):
         analyze.analyze_many("just one string")
