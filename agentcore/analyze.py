@@ -41,7 +41,7 @@ class DocAnalysis:
     keywords: list                          # [(word, tf-idf weight)], heaviest first
     simhash: int                            # 64-bit SimHash over log-tf weighted words
     minhash: Any = field(repr=False)        # numpy uint32 signature (``num_perm`` slots)
-    duplicates: list = field(default_factory=list)  # [(key, estimated Jaccard)] of earlier near-dups
+    duplicates: list = field(default_factory=list)  # [(key, est. Jaccard)] of earlier near-dups
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,8 @@ def _chunks(texts: list, parts: int) -> list:
     bounds, acc, start = [], 0, 0
     for i, s in enumerate(sizes):
         acc += s
-        if acc >= total * (len(bounds) + 1) / parts and i + 1 < len(texts) and len(bounds) < parts - 1:
+        if (acc >= total * (len(bounds) + 1) / parts and i + 1 < len(texts)
+                and len(bounds) < parts - 1):
             bounds.append((start, i + 1))
             start = i + 1
     bounds.append((start, len(texts)))
@@ -108,7 +109,8 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     with _POOLS_LOCK:
         pool = _POOLS.get(threads)
         if pool is None:
-            pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="agentcore-analyze")
+            pool = _POOLS[threads] = ThreadPoolExecutor(
+                threads, thread_name_prefix="agentcore-analyze")
         return pool
 
 
@@ -254,8 +256,8 @@ class Corpus:
             offs = np.frombuffer(offs, np.int64)
             uids, counts, first, uoff = sim.doc_counts(ids, offs)
             sigs = sim.minhash(ids, offs, self.num_perm, self.shingle, self.seed)
-            return dict(offs=offs, flags=np.frombuffer(flags, np.uint8), starts=np.frombuffer(starts, np.int64),
-                        norm=norm, uids=uids, counts=counts, first=first, uoff=uoff, sigs=sigs,
+            return dict(offs=offs, flags=np.frombuffer(flags, np.uint8),
+                        starts=np.frombuffer(starts, np.int64), norm=norm, uids=uids, counts=counts, first=first, uoff=uoff, sigs=sigs,
                         bkeys=sim.band_keys(sigs, self.bands),
                         simhash=sim.simhash(uids, 1.0 + np.log(counts), uoff))
 
@@ -302,7 +304,8 @@ class Corpus:
         out = []
         flat_kw = [kw for part in kws for kw in part]
         for t in range(len(texts)):
-            out.append(DocAnalysis(index=base + t, key=self.keys[base + t], n_tokens=int(n_tokens[t]),
+            out.append(DocAnalysis(index=base + t, key=self.keys[base + t],
+                                   n_tokens=int(n_tokens[t]),
                                    keywords=flat_kw[t], simhash=int(hashes[t]), minhash=sigs[t],
                                    duplicates=dups[t]))
         return out
@@ -386,7 +389,8 @@ class Corpus:
         """
         texts = _check_texts(texts)
         self._check_prompt_args(budget, mode)
-        return [sep.join(x) for x in self._select([[t] for t in texts], budget, mode, min_chars, sep)]
+        chosen = self._select([[t] for t in texts], budget, mode, min_chars, sep)
+        return [sep.join(x) for x in chosen]
 
     @staticmethod
     def _check_prompt_args(budget, mode):
@@ -476,7 +480,8 @@ class Corpus:
             sim.df_add(self._table(), uids)
             self.n_docs += len(texts)
 
-    def prompt(self, texts: Sequence, budget: int = 1200, mode: str = "top", sep: str = "\n") -> str:
+    def prompt(self, texts: Sequence, budget: int = 1200, mode: str = "top",
+               sep: str = "\n") -> str:
         """:meth:`prompt_sentences` joined by ``sep``: at most ``budget`` characters."""
         return sep.join(self.prompt_sentences(texts, budget=budget, mode=mode, sep=sep))
 
