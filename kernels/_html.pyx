@@ -985,6 +985,10 @@ cdef int64_t block_value(Block* b) noexcept nogil:
 
 
 cdef int64_t EDGE_CHARS = R.EDGE_CHARS
+cdef int64_t DECAY_NUM = R.DECAY_NUM
+cdef int64_t DECAY_DEN = R.DECAY_DEN
+cdef int64_t SIB_PCT = R.SIB_PCT
+cdef int64_t SIB_MIN = R.SIB_MIN
 
 
 cdef inline bint edge_ok(Block* b) noexcept nogil:
@@ -1005,7 +1009,8 @@ cdef int64_t node_mult(Node* nd) noexcept nogil:
 
 cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
     """Score the container tree and mark the blocks to emit in keep[]; return 1 if any."""
-    cdef int32_t i, p, best = -1, first = -1, last = -1
+    cdef int32_t i, p, bp, best = -1, first = -1, last = -1
+    cdef int64_t sib_min
     cdef int64_t v, eff, best_eff = 0
     cdef Node* nd
     cdef Block* b
@@ -1023,7 +1028,7 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
         if nd.flags & NF_NEG:
             c.nodes[p].score -= nd.total // 2
         else:
-            c.nodes[p].score += nd.score
+            c.nodes[p].score += nd.score * DECAY_NUM // DECAY_DEN
         c.nodes[p].total += nd.total
         i -= 1
     for i in range(c.nn):
@@ -1044,19 +1049,21 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
     state = <uint8_t*>malloc(c.nn if c.nn > 0 else 1)
     if state == NULL:
         return -1
+    bp = c.nodes[best].parent if best > 0 else -1
+    sib_min = c.nodes[best].score * SIB_PCT // 100
+    if sib_min < SIB_MIN:
+        sib_min = SIB_MIN
     for i in range(c.nn):
-        if i < best:
-            state[i] = 0
-        elif i == best:
+        p = c.nodes[i].parent
+        if i == best or (SIB_PCT > 0 and bp >= 0 and p == bp and not (c.nodes[i].flags & NF_NEG)
+                         and c.nodes[i].score >= sib_min):
             state[i] = 1
+        elif i == 0 or state[p] == 0:
+            state[i] = 0
+        elif state[p] == 2 or (c.nodes[i].flags & NF_NEG):
+            state[i] = 2
         else:
-            p = c.nodes[i].parent
-            if state[p] == 0:
-                state[i] = 0
-            elif state[p] == 2 or (c.nodes[i].flags & NF_NEG):
-                state[i] = 2
-            else:
-                state[i] = 1
+            state[i] = 1
     for i in range(c.nb):
         b = &c.blocks[i]
         keep[i] = 0
@@ -1497,12 +1504,16 @@ def extract(bytes data not None, bytes base_url not None):
 
 
 def _set(name, value):
-    global UNDER_NEG_DIV, BAD_LINK_PCT, GOOD_CHARS, LINK_PENALTY, EDGE_CHARS
+    global UNDER_NEG_DIV, BAD_LINK_PCT, GOOD_CHARS, LINK_PENALTY, EDGE_CHARS, DECAY_NUM, DECAY_DEN, SIB_PCT, SIB_MIN
     if name == "UNDER_NEG_DIV": UNDER_NEG_DIV = value
     if name == "BAD_LINK_PCT": BAD_LINK_PCT = value
     if name == "GOOD_CHARS": GOOD_CHARS = value
     if name == "LINK_PENALTY": LINK_PENALTY = value
     if name == "EDGE_CHARS": EDGE_CHARS = value
+    if name == "DECAY_NUM": DECAY_NUM = value
+    if name == "DECAY_DEN": DECAY_DEN = value
+    if name == "SIB_PCT": SIB_PCT = value
+    if name == "SIB_MIN": SIB_MIN = value
 
 
 def _debug(bytes data not None, bytes base_url not None):

@@ -543,7 +543,7 @@ class _Ctx:
             if nflags[i] & NF_NEG:
                 score[p] -= total[i] // 2
             else:
-                score[p] += score[i]
+                score[p] += _cdiv(score[i] * R.DECAY_NUM, R.DECAY_DEN)
             total[p] += total[i]
         best, best_eff = -1, 0
         for i in range(nn):
@@ -564,17 +564,19 @@ class _Ctx:
         if best < 0:
             best, trim = 0, False
         state = [0] * nn
-        for i in range(best, nn):
-            if i == best:
+        bp = parent[best] if best > 0 else -1
+        sib_min = max(_cdiv(score[best] * R.SIB_PCT, 100), R.SIB_MIN)
+        for i in range(nn):
+            p = parent[i]
+            if i == best or (R.SIB_PCT > 0 and bp >= 0 and p == bp and not nflags[i] & NF_NEG
+                             and score[i] >= sib_min):
                 state[i] = 1
+            elif i == 0 or state[p] == 0:
+                state[i] = 0
+            elif state[p] == 2 or nflags[i] & NF_NEG:
+                state[i] = 2
             else:
-                ps = state[parent[i]]
-                if ps == 0:
-                    state[i] = 0
-                elif ps == 2 or nflags[i] & NF_NEG:
-                    state[i] = 2
-                else:
-                    state[i] = 1
+                state[i] = 1
         keep = [False] * len(blocks)
         first = last = -1
         for i, b in enumerate(blocks):

@@ -217,6 +217,8 @@ BAD_LINK_PCT = 75  # a block with more link text than this percentage is boilerp
 LINK_PENALTY = 2  # link characters count this many times against a content block
 EDGE_CHARS = 20  # a link-free sentence this long may open or close the kept run of blocks
 UNDER_NEG_DIV = 4  # a container inside a boilerplate container has its score divided by this
+DECAY_NUM, DECAY_DEN = 3, 4  # a container gets 3/4 of each child's score: the tightest wins
+SIB_PCT, SIB_MIN = 10, 100  # siblings of the best container scoring this much are kept too
 
 # Limits that keep memory bounded and time linear on hostile input.
 MAX_DEPTH = 1024  # deeper elements are not pushed; their text goes to the deepest element
