@@ -196,6 +196,7 @@ class Corpus:
         self.keys: list = []
         self._lock = threading.Lock()
         self._df = None
+        self._table_lock = threading.Lock()
         self._sigs = None
         self._simhash = None
         self._buckets: dict = {}
@@ -204,7 +205,9 @@ class Corpus:
 
     def _table(self):
         if self._df is None:
-            self._df = _np().zeros(1 << self.df_bits, _np().int32)
+            with self._table_lock:    # two first callers must not make two tables
+                if self._df is None:
+                    self._df = _np().zeros(1 << self.df_bits, _np().int32)
         return self._df
 
     def df(self, word: str) -> int:
