@@ -1504,6 +1504,8 @@ def extract(bytes data not None, bytes base_url not None):
 
 
 def _set(name, value):
+    """Tuning aid: override one scoring constant of html_rules in this process (not thread-safe;
+    the pure twin does not follow, so twin-equality tests fail while a value is overridden)."""
     global UNDER_NEG_DIV, BAD_LINK_PCT, GOOD_CHARS, LINK_PENALTY, EDGE_CHARS, DECAY_NUM, DECAY_DEN, SIB_PCT, SIB_MIN
     if name == "UNDER_NEG_DIV": UNDER_NEG_DIV = value
     if name == "BAD_LINK_PCT": BAD_LINK_PCT = value

@@ -1,6 +1,6 @@
 """Property-based fuzzing of the compiled HTML extractor against its pure twin.
 
-The suite runs a short budget. For a long run (about 15 minutes on 2 cores)::
+The suite runs a short budget. For a long run (about 8 minutes on 2 cores)::
 
     AGENTCORE_FUZZ_EXAMPLES=50000 .venv/bin/python -m pytest tests/test_fuzz_html.py -q
 
