@@ -216,3 +216,7 @@ def test_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "[]"
+
+
+def test_warm_up_runs_every_kernel_path():
+    assert analyze.warm_up() >= 0.0
