@@ -1055,8 +1055,8 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
         sib_min = SIB_MIN
     for i in range(c.nn):
         p = c.nodes[i].parent
-        if i == best or (SIB_PCT > 0 and bp >= 0 and p == bp and not (c.nodes[i].flags & NF_NEG)
-                         and c.nodes[i].score >= sib_min):
+        if i == best or (SIB_PCT > 0 and bp >= 0 and p == bp
+                         and not (c.nodes[i].flags & NF_NEG) and c.nodes[i].score >= sib_min):
             state[i] = 1
         elif i == 0 or state[p] == 0:
             state[i] = 0

@@ -71,7 +71,7 @@ HINT_GROUPS: list[tuple[int, tuple[str, ...]]] = [
     (-2, ("related", "recommend", "outbrain", "taboola", "#more#stories#", "readnext", "read#next")),
     (-2, ("sidebar", "#rail#")),
     (-2, ("cookie", "consent", "gdpr")),
-    (-2, ("subscri", "newsletter", "signup", "login", "register", "paywall")),
+    (-2, ("subscri", "newsletter", "signup", "login", "register")),
     (-2, ("advert", "#ad#", "#ads#", "adslot", "ad#slot", "ad#container", "ad#wrapper", "#dfp#",
           "sponsor", "promo")),
     (-2, ("popup", "modal", "overlay")),
