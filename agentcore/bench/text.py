@@ -102,9 +102,12 @@ def _contenders(include_twin: bool) -> tuple[list[Contender], list[str]]:
         from selectolax.lexbor import LexborHTMLParser
 
         def selectolax(page, url):
-            body = LexborHTMLParser(page).body
+            tree = LexborHTMLParser(page)
+            tree.strip_tags(["script", "style", "noscript", "template"])
+            body = tree.body
             return body.text(separator="\n") if body is not None else ""
-        out.append(Contender("selectolax", selectolax, None, "lexbor body text"))
+        out.append(Contender("selectolax", selectolax, None,
+                             "lexbor, body text without script/style"))
     except ImportError as exc:
         notes.append(f"selectolax skipped: {exc} (pip install selectolax)")
     return out, notes
