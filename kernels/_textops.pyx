@@ -19,13 +19,15 @@ cdef enum:
     WORD_BITS_BYTES = 0x22000   # one bit per code point up to U+10FFFF
     LOWER_LIMIT = 0x500
     MAX_SET = 512
+    STOP_SLOTS = 2048
 
 cdef uint8_t _word_bits[WORD_BITS_BYTES]
 cdef uint32_t _lower[LOWER_LIMIT]
 cdef uint8_t _ascii_word[128]    # ASCII fast path: word character?
 cdef uint8_t _ascii_lower[128]
-cdef uint64_t _stop[MAX_SET]
-cdef Py_ssize_t _n_stop = 0
+# The stopword ids as an open-addressing table (0 = empty): one or two probes per token, where a
+# binary search cost eight unpredictable branches.
+cdef uint64_t _stop_table[STOP_SLOTS]
 cdef uint64_t _abbrev[MAX_SET]
 cdef Py_ssize_t _n_abbrev = 0
 cdef Py_ssize_t _stop_max_bytes = 0
@@ -64,13 +66,18 @@ cdef void _init_tables() except *:
         if k >= LOWER_LIMIT or len(chr(v).encode()) > len(chr(k).encode()):
             raise RuntimeError("kernels._textspec.LOWER breaks the in-place normalisation rule")
         _lower[k] = v
-    global _n_stop, _n_abbrev, _stop_max_bytes, _kw_min, _kw_max, _flag_stop, _flag_nokey
-    _n_stop = len(_spec.STOPWORD_HASHES)
+    global _n_abbrev, _stop_max_bytes, _kw_min, _kw_max, _flag_stop, _flag_nokey
     _n_abbrev = len(_spec.ABBREVIATION_HASHES)
-    if _n_stop > MAX_SET or _n_abbrev > MAX_SET:
+    if len(_spec.STOPWORD_HASHES) > STOP_SLOTS // 4 or _n_abbrev > MAX_SET:
         raise RuntimeError("kernels._textspec: too many stopwords or abbreviations for the C table")
+    memset(_stop_table, 0, sizeof(_stop_table))
     for i, h in enumerate(_spec.STOPWORD_HASHES):
-        _stop[i] = h
+        if h == 0:
+            raise RuntimeError("a stopword hashes to 0, the empty-slot marker")
+        j = h & (STOP_SLOTS - 1)
+        while _stop_table[j]:
+            j = (j + 1) & (STOP_SLOTS - 1)
+        _stop_table[j] = h
     for i, h in enumerate(_spec.ABBREVIATION_HASHES):
         _abbrev[i] = h
     _stop_max_bytes = _spec.STOPWORD_MAX_BYTES
@@ -174,6 +181,15 @@ cdef inline int _encode(uint32_t cp, uint8_t* out) noexcept nogil:
     return 4
 
 
+cdef inline bint _is_stopword(uint64_t h) noexcept nogil:
+    cdef Py_ssize_t j = h & (STOP_SLOTS - 1)
+    while _stop_table[j]:
+        if _stop_table[j] == h:
+            return True
+        j = (j + 1) & (STOP_SLOTS - 1)
+    return False
+
+
 cdef inline bint _in_set(const uint64_t* table, Py_ssize_t n, uint64_t h) noexcept nogil:
     cdef Py_ssize_t lo = 0, hi = n, mid
     while lo < hi:
@@ -224,7 +240,7 @@ cdef inline void _emit(TokOut* o, uint64_t h, Py_ssize_t ncp, Py_ssize_t nbytes,
         o.oom = True
         return
     h = _fmix64(h)
-    if nbytes <= _stop_max_bytes and _in_set(_stop, _n_stop, h):
+    if nbytes <= _stop_max_bytes and _is_stopword(h):
         f |= _flag_stop
     if ncp < _kw_min or ncp > _kw_max or digits:
         f |= _flag_nokey
