@@ -7,38 +7,40 @@
 ...     urls = web.home_urls()                      # ["http://site-0000.test/", ...]
 ...     truth = web.truth(urls[0])                  # Page(kind="home", expect="ok", ...)
 
-Importing this package does not import aiohttp; starting a server does.
+Importing this package imports nothing heavy; starting a server imports aiohttp. Names load
+lazily, so `python -m agentcore.web.server` runs its module only once.
 """
 
-from agentcore.web.corpus import Article, StdlibCorpus
-from agentcore.web.server import (
-    HOSTILE_SHARES,
-    KIND_EXPECT,
-    CorpusWeb,
-    LocalWebServer,
-    Page,
-    ProcessServer,
-    Site,
-    SyntheticWeb,
-    ThreadedServer,
-    gzip_bomb,
-    serve_in_process,
-    serve_in_thread,
-)
+_EXPORTS = {
+    "Article": "agentcore.web.corpus",
+    "StdlibCorpus": "agentcore.web.corpus",
+    "HOSTILE_SHARES": "agentcore.web.server",
+    "KIND_EXPECT": "agentcore.web.server",
+    "CorpusWeb": "agentcore.web.server",
+    "LocalWebServer": "agentcore.web.server",
+    "Page": "agentcore.web.server",
+    "ProcessServer": "agentcore.web.server",
+    "Site": "agentcore.web.server",
+    "SyntheticWeb": "agentcore.web.server",
+    "ThreadedServer": "agentcore.web.server",
+    "gzip_bomb": "agentcore.web.server",
+    "serve_in_process": "agentcore.web.server",
+    "serve_in_thread": "agentcore.web.server",
+}
 
-__all__ = [
-    "Article",
-    "CorpusWeb",
-    "HOSTILE_SHARES",
-    "KIND_EXPECT",
-    "LocalWebServer",
-    "Page",
-    "ProcessServer",
-    "Site",
-    "StdlibCorpus",
-    "SyntheticWeb",
-    "ThreadedServer",
-    "gzip_bomb",
-    "serve_in_process",
-    "serve_in_thread",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentcore.web' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 import os
 import re
 import sysconfig
@@ -14,22 +15,26 @@ _SKIP_DIRS = ("site-packages", "__pycache__", "dist-packages", "config-3", "idle
 # Codec tables and entity maps are big files with almost no prose.
 _SKIP_FILES = re.compile(r"^encodings/(?!__init__)|^html/entities\.py$|/tests?/data/")
 
-# A minimal Python lexer: find the next def/class header, string opener or comment, then skip
-# the whole token, so a '#' inside a string is never taken for a comment and an apostrophe in a
-# comment never opens a string. Literal openers keep the scan about 2x faster than one big
-# alternation regex that matches every token.
-_START = re.compile(r"""(?m)^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)|"{3}|'{3}|"|'|#""")
-_DQ_REST = re.compile(r'(?:[^"\\\n]|\\.)*"?')
-_SQ_REST = re.compile(r"(?:[^'\\\n]|\\.)*'?")
-_COMMENT_REST = re.compile(r"[^\n]*(?:\n[ \t]*#[^\n]*)*")
-
-_WS = re.compile(r"\s+")
-_LETTERS = re.compile(r"[A-Za-z]")
-_BORING = re.compile(
-    r"copyright|license|licence|all rights reserved|-\*-|noqa|type: ?ignore|pragma|"
-    r"^!|^xxx\b|^todo\b|^fixme\b",
-    re.I,
+# A minimal Python lexer in one regex pass: triple-quoted strings and comment blocks are kept,
+# one-line strings are matched only to be skipped (so a '#' inside a string is never taken for
+# a comment), and def/class headers name what follows. One C-level finditer costs about 0.6 s
+# for the whole stdlib, against 1.5 s for a Python loop over the tokens.
+_TOKENS = re.compile(
+    r'"""(.*?)"""'
+    r"|'{3}(.*?)'{3}"
+    r'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
+    r"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
+    r"|#([^\n]*(?:\n[ \t]*#[^\n]*)*)"
+    r"|\n[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)",
+    re.S,
 )
+_CODE_CHARS = re.compile(r"[(){}\[\]=<>_\\|]")
+
+_NON_LETTER_BYTES = bytes(c for c in range(256) if not chr(c).isascii() or not chr(c).isalpha())
+_BORING_WORDS = ("copyright", "license", "licence", "all rights reserved", "-*-", "noqa",
+                 "type: ignore", "type:ignore", "pragma")
+_BORING_STARTS = ("!", "xxx", "todo", "fixme")
+_SHELL_LINE = re.compile(r"(?m)^[ \t]*(?:\.\.\.|\$ |%)")
 _PARA_BREAK = re.compile(r"\n\s*\n")
 _SECTION = re.compile(r"\n([^\n]+)\n[*=\-~^]{4,}\n")
 
@@ -115,19 +120,23 @@ def list_sources(root: str) -> list[tuple[str, int]]:
 
 def _prose(text: str) -> list[str]:
     """Split raw docstring or comment text into paragraphs of running prose, dropping code."""
+    if len(text) < 40:
+        return []
     paras = []
     for block in _PARA_BREAK.split(text):
-        lines = [ln.strip() for ln in block.splitlines()]
-        lines = [ln for ln in lines if ln]
-        if not lines or any(ln.startswith((">>>", "...", "$ ", "%")) for ln in lines):
+        if len(block) < 40 or ">>>" in block or _SHELL_LINE.search(block):
             continue
-        para = _WS.sub(" ", " ".join(lines))
+        para = " ".join(block.split())
         if len(para) < 40 or para.count(" ") < 5:
             continue
-        if len(_LETTERS.findall(para)) < 0.65 * len(para) or _BORING.search(para):
+        low = para.lower()
+        if any(w in low for w in _BORING_WORDS) or low.startswith(_BORING_STARTS):
+            continue
+        letters = len(para.encode("ascii", "ignore").translate(None, _NON_LETTER_BYTES))
+        if letters < 0.65 * len(para):
             continue
         # Code that slipped through has many brackets and operators per word.
-        if sum(para.count(c) for c in "(){}[]=<>_\\|") > len(para) / 25:
+        if len(_CODE_CHARS.findall(para)) > len(para) / 25:
             continue
         paras.append(para)
     return paras
@@ -173,33 +182,16 @@ def extract_units(root: str, relpath: str) -> list[Unit]:
         return _topics_units(source)
     units: list[Unit] = []
     name = ""
-    pos = 0
-    search = _START.search
-    while True:
-        m = search(source, pos)
-        if m is None:
-            break
-        tok = m.group()
-        end = m.end()
-        if tok == '"""' or tok == "'''":
-            close = source.find(tok, end)
-            if close < 0:
-                break
-            raw = source[end:close]
-            pos = close + 3
-        elif tok == '"':
-            pos = _DQ_REST.match(source, end).end()
+    for m in _TOKENS.finditer(source):
+        kind = m.lastindex
+        if kind is None:  # a one-line string: skipped
             continue
-        elif tok == "'":
-            pos = _SQ_REST.match(source, end).end()
+        if kind == 4:
+            name = m.group(4)
             continue
-        elif tok == "#":
-            pos = _COMMENT_REST.match(source, end).end()
-            raw = "\n".join(ln.strip().lstrip("#") for ln in source[end:pos].splitlines())
-        else:
-            name = m.group(1)
-            pos = end
-            continue
+        raw = m.group(kind)
+        if kind == 3:
+            raw = "\n".join(ln.strip().lstrip("#") for ln in raw.splitlines())
         paras = _prose(raw)
         if paras:
             units.append(Unit(f"{name} ({mod})" if name else mod, tuple(paras)))
@@ -244,16 +236,20 @@ class StdlibCorpus:
             self._starts.append(acc / total)
             acc += w
         self._ends = self._starts[1:] + [1.0]
+        self._weights = dict(self.files)
 
     def site_slices(self, site: int) -> list[tuple[str, float, float]]:
         """(file, from, to): the fraction range of each file that site `site` owns."""
         k = site * self.n_slices // self.n_sites
         lo, hi = k / self.n_slices, (k + 1) / self.n_slices
         out = []
-        for (path, _), a, b in zip(self.files, self._starts, self._ends):
-            if b <= lo or a >= hi or b <= a:
-                continue
-            out.append((path, max(0.0, (lo - a) / (b - a)), min(1.0, (hi - a) / (b - a))))
+        i = max(0, bisect.bisect_right(self._starts, lo) - 1)
+        while i < len(self.files) and self._starts[i] < hi:
+            a, b = self._starts[i], self._ends[i]
+            if b > lo and b > a:
+                f0, f1 = max(0.0, (lo - a) / (b - a)), min(1.0, (hi - a) / (b - a))
+                out.append((self.files[i][0], f0, f1))
+            i += 1
         return out
 
     def site_paragraphs(self, site: int) -> list[tuple[str, str]]:
@@ -277,7 +273,7 @@ class StdlibCorpus:
 
     def site_label(self, site: int) -> str:
         """A human name for a site's topic: the package most of its text comes from."""
-        weights = dict(self.files)
+        weights = self._weights
         by_package: dict[str, float] = {}
         for path, f0, f1 in self.site_slices(site):
             parts = module_name(path).split(".")

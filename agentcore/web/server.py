@@ -738,13 +738,17 @@ class LocalWebServer:
     ...     server.port, server.host_map()["site-0000.test"]
     """
 
-    def __init__(self, web: SyntheticWeb | CorpusWeb, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, web: SyntheticWeb | CorpusWeb, host: str = "127.0.0.1", port: int = 0,
+                 warm: bool = False):
         self.web = web
         self.host = host
         self.port = port
+        self.warm = warm  # read every site's text in the background from the start
         self.stats = ServerStats()
         self._runner = None
         self._sock: socket.socket | None = None
+        self._pool = None
+        self._warm_task: asyncio.Future | None = None
 
     @property
     def base_url(self) -> str:
@@ -757,7 +761,12 @@ class LocalWebServer:
     async def start(self) -> "LocalWebServer":
         from aiohttp import web as aioweb
 
+        from concurrent.futures import ThreadPoolExecutor
+
         stats, webobj = self.stats, self.web
+        # One thread: sites are read in the order first asked for, each as fast as possible,
+        # instead of many GIL-bound threads finishing all of them late together.
+        pool = self._pool = ThreadPoolExecutor(1, thread_name_prefix="agentcore-web-prepare")
 
         async def handle(request):
             host = request.host
@@ -777,7 +786,7 @@ class LocalWebServer:
                                            content_type="application/json")
                 if request.path != "/robots.txt" and not webobj.is_ready(host):
                     # Reading a site's text takes milliseconds: keep the loop serving others.
-                    await asyncio.get_running_loop().run_in_executor(None, webobj.prepare, host)
+                    await asyncio.get_running_loop().run_in_executor(pool, webobj.prepare, host)
                 reply = webobj.respond(host, request.path_qs)
                 if reply.delay:
                     await asyncio.sleep(reply.delay)
@@ -787,9 +796,9 @@ class LocalWebServer:
                 if reply.stream:
                     resp = aioweb.StreamResponse(status=reply.status, headers=headers)
                     resp.enable_chunked_encoding()
-                    await resp.prepare(request)
                     view = memoryview(reply.body)
                     try:
+                        await resp.prepare(request)
                         for k in range(0, reply.stream, 64 << 10):
                             await resp.write(view[k : k + (64 << 10)])
                         await resp.write_eof()
@@ -810,9 +819,24 @@ class LocalWebServer:
         self.port = self._sock.getsockname()[1]
         site = aioweb.SockSite(self._runner, self._sock, backlog=1024)
         await site.start()
+        if self.warm:
+            self._warm_task = asyncio.ensure_future(self._warm_all())
         return self
 
+    async def _warm_all(self) -> None:
+        loop = asyncio.get_running_loop()
+        for host in self.web.hosts:
+            if not self.web.is_ready(host):
+                await loop.run_in_executor(self._pool, self.web.prepare, host)
+
     async def stop(self) -> None:
+        if self._warm_task is not None:
+            self._warm_task.cancel()
+            await asyncio.gather(self._warm_task, return_exceptions=True)
+            self._warm_task = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -830,8 +854,9 @@ class LocalWebServer:
 class ThreadedServer:
     """A LocalWebServer running on its own event loop in a daemon thread."""
 
-    def __init__(self, web: SyntheticWeb | CorpusWeb, host: str = "127.0.0.1", port: int = 0):
-        self.server = LocalWebServer(web, host, port)
+    def __init__(self, web: SyntheticWeb | CorpusWeb, host: str = "127.0.0.1", port: int = 0,
+                 warm: bool = False):
+        self.server = LocalWebServer(web, host, port, warm=warm)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
@@ -902,13 +927,14 @@ class ThreadedServer:
         self.stop()
 
 
-def serve_in_thread(web: SyntheticWeb | CorpusWeb | None = None, **web_kwargs) -> ThreadedServer:
+def serve_in_thread(web: SyntheticWeb | CorpusWeb | None = None, *, warm: bool = False,
+                    **web_kwargs) -> ThreadedServer:
     """Start serving `web` (or SyntheticWeb(**web_kwargs)) in a background thread.
 
     >>> with serve_in_thread(n_sites=20) as server:                  # doctest: +SKIP
     ...     print(server.port, server.web.home_urls()[:1])
     """
-    return ThreadedServer(web if web is not None else SyntheticWeb(**web_kwargs)).start()
+    return ThreadedServer(web if web is not None else SyntheticWeb(**web_kwargs), warm=warm).start()
 
 
 class ProcessServer:
@@ -921,12 +947,15 @@ class ProcessServer:
 
     def __init__(self, n_sites: int = 500, pages_per_site: tuple[int, int] = (10, 30),
                  seed: int = 0, hostile: bool = True, slow_seconds: float = 30.0,
-                 corpus: str | None = None, host: str = "127.0.0.1", port: int = 0):
+                 corpus: str | None = None, host: str = "127.0.0.1", port: int = 0,
+                 warm: bool = True):
         self.args = ["--sites", str(n_sites), "--pages", str(pages_per_site[0]),
                      str(pages_per_site[1]), "--seed", str(seed), "--host", host,
                      "--port", str(port), "--slow-seconds", str(slow_seconds)]
         if not hostile:
             self.args.append("--no-hostile")
+        if warm:
+            self.args.append("--warm")
         if corpus:
             self.args += ["--corpus", corpus]
             self.web: SyntheticWeb | CorpusWeb = CorpusWeb(corpus)
@@ -1019,6 +1048,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", metavar="DIR", help="serve a folder of HTML files instead")
     ap.add_argument("--no-hostile", action="store_true", help="only clean pages")
     ap.add_argument("--slow-seconds", type=float, default=30.0)
+    ap.add_argument("--warm", action="store_true",
+                    help="read every site's text in the background from the start")
     args = ap.parse_args(argv)
     if args.corpus:
         webobj: SyntheticWeb | CorpusWeb = CorpusWeb(args.corpus)
@@ -1031,7 +1062,8 @@ def main(argv: list[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with LocalWebServer(webobj, host=args.host, port=args.port) as server:
+        async with LocalWebServer(webobj, host=args.host, port=args.port,
+                                  warm=args.warm) as server:
             print(server.port, flush=True)
             print(f"serving {len(webobj.sites)} sites, {webobj.n_pages} pages on "
                   f"{server.base_url} (Host: {webobj.sites[0].host} ...)", flush=True)
