@@ -421,7 +421,8 @@ def tokenize(text, *, stopwords=True):
 def words(text, *, stopwords=True):
     """The normalised (lowercased) words of ``text`` as a list of str, in order."""
     ids, _, flags, _, norm = _run([_utf8(text, "text")], True)
-    toks = (<bytes>norm).decode("utf-8").split(" ")[:-1]
+    toks = (<bytes>norm).decode("utf-8").split(" ")
+    toks.pop()      # the text after the last token's trailing space is empty
     if stopwords:
         return toks
     return [t for t, f in zip(toks, flags) if not (f & _flag_stop)]
