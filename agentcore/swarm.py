@@ -95,7 +95,9 @@ class Swarm:
         self._one = (array("i"), array("H"), array("i"), array("i"))
         self._inflight = [0] * self._n_act  # agents (async/external) or batches (batch)
         self._act_index = {id(a): k for k, a in enumerate(self.spec.actions)}
-        self._offsets = array("i", bytes(4 * (self._n_act + 1)))
+        self._n_states = len(self.spec.state_names)
+        self._action_of = self.spec.tables["action_of"]
+        self._offsets = array("i", bytes(4 * (self._n_states + 1)))
         self._counts = array("q", bytes(8 * (len(self.spec.state_names) + 1)))
         self._notify = _noop
         self._loop = None
@@ -286,21 +288,20 @@ class Swarm:
         return n_disp, earliest
 
     def _collect(self, ids, ats, launches) -> None:
-        if not len(ids):
+        """Split the tick's hand-out into one batch per state (never mixing states)."""
+        n = len(ids)
+        if not n:
             return
         off = self._offsets
-        if off[1] == len(ids) or self._n_act == 1:
-            launches.append((0, ids, ats))
-            return
         mi, ma = memoryview(ids), memoryview(ats)
-        for k in range(self._n_act):
-            lo, hi = off[k], off[k + 1]
+        for s in range(2, self._n_states):
+            lo, hi = off[s], off[s + 1]
             if hi > lo:
-                launches.append((k, mi[lo:hi], ma[lo:hi]))
+                launches.append((s, mi[lo:hi], ma[lo:hi]) if hi - lo < n else (s, ids, ats))
 
-    def _launch(self, k: int, ids, ats) -> None:
+    def _launch(self, s_idx: int, ids, ats) -> None:
+        k = self._action_of[s_idx]
         act = self.spec.actions[k]
-        s_idx = self._core.get(ids[0])[0]
         name = self.spec.state_names[s_idx]
         if isinstance(act, BatchAction):
             step = act.max_batch

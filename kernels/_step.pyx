@@ -270,8 +270,9 @@ cdef class Core:
         """Expire timeouts, end backoffs, count agents per state and hand out ready agents.
 
         ``caps[k]`` bounds how many agents action k may receive now. Returns ``(ids, attempts,
-        earliest)``: buffers where action k's agents are ``ids[offsets[k]:offsets[k+1]]``
-        (now RUNNING), and the earliest pending deadline or retry time (inf if none).
+        earliest)``: buffers where the agents handed out in state s are
+        ``ids[offsets[s]:offsets[s+1]]`` (now RUNNING; one batch never mixes states, even where
+        states share an action), and the earliest pending deadline or retry time (inf if none).
         ``counts`` receives agents per state, ``counts[n_states]`` those waiting on children
         or a retry. Hold on to slices of ``ids`` as long as needed: a buffer still viewed is
         never reused.
@@ -280,11 +281,12 @@ cdef class Core:
         cdef int32_t s, act, n_used = 0
         cdef uint8_t st
         cdef double earliest = INFINITY, t
-        if offsets.shape[0] != n_act + 1 or counts.shape[0] != self.n_states + 1:
-            raise ValueError("offsets needs n_actions+1 entries and counts n_states+1")
+        if offsets.shape[0] != self.n_states + 1 or counts.shape[0] != self.n_states + 1:
+            raise ValueError("offsets and counts need n_states+1 entries")
         self.scr_ids = self._buffer(self.scr_ids, _I32, n)
         self.scr_att = self._buffer(self.scr_att, _U16, n)
-        cdef int32_t *fill = <int32_t *> _calloc(n_act + 1, 4)
+        cdef int32_t *fill = <int32_t *> _calloc(self.n_states + 1, 4)
+        cdef int32_t *per_state = <int32_t *> _calloc(self.n_states + 1, 4)
         cdef int32_t *want = <int32_t *> _calloc(n_act + 1, 4)
         cdef int32_t *sid = <int32_t *> self.scr_ids.data.as_ints
         cdef uint16_t *sat = <uint16_t *> self.scr_att.data.as_ushorts
@@ -326,9 +328,10 @@ cdef class Core:
                 act = action_of[s]
                 if want[act] >= caps[act]:
                     continue
-                if want[act] == 0:
+                if per_state[s] == 0:
                     n_used += 1
                 want[act] += 1
+                per_state[s] += 1
                 status[a] = RUNNING
                 attempt[a] += 1
                 if any_timeout:
@@ -340,14 +343,15 @@ cdef class Core:
                 sat[total] = attempt[a]
                 total += 1
             offsets[0] = 0
-            for k in range(n_act):
-                offsets[k + 1] = offsets[k] + want[k]
+            for k in range(ns):
+                offsets[k + 1] = offsets[k] + per_state[k]
                 fill[k] = offsets[k]
-        if n_used <= 1:  # one action (or none): the handed-out list is already in order
+        PyMem_Free(want)
+        PyMem_Free(per_state)
+        if n_used <= 1:  # one state (or none): the handed-out list is already in order
             PyMem_Free(fill)
-            PyMem_Free(want)
             return memoryview(self.scr_ids)[:total], memoryview(self.scr_att)[:total], earliest
-        # several actions: a counting sort groups the agents by action
+        # several states: a counting sort groups the agents by state
         self.buf_ids = self._buffer(self.buf_ids, _I32, total)
         self.buf_att = self._buffer(self.buf_att, _U16, total)
         cdef int32_t *o = <int32_t *> self.buf_ids.data.as_ints
@@ -355,12 +359,11 @@ cdef class Core:
         with nogil:
             for i in range(total):
                 a = sid[i]
-                act = action_of[state[a]]
-                o[fill[act]] = <int32_t> a
-                oa[fill[act]] = sat[i]
-                fill[act] += 1
+                s = state[a]
+                o[fill[s]] = <int32_t> a
+                oa[fill[s]] = sat[i]
+                fill[s] += 1
         PyMem_Free(fill)
-        PyMem_Free(want)
         return memoryview(self.buf_ids)[:total], memoryview(self.buf_att)[:total], earliest
 
     # ---- inspection ---------------------------------------------------------------------------

@@ -168,15 +168,16 @@ class Core:
         """Expire timeouts, end backoffs, count agents per state and hand out ready agents.
 
         ``caps[k]`` bounds how many agents action k may receive now. Returns ``(ids, attempts,
-        earliest)``: new arrays where action k's agents are ``ids[offsets[k]:offsets[k+1]]``
-        (now RUNNING), and the earliest pending deadline or retry time (inf if none).
+        earliest)``: new arrays where the agents handed out in state s are
+        ``ids[offsets[s]:offsets[s+1]]`` (now RUNNING; one batch never mixes states, even where
+        states share an action), and the earliest pending deadline or retry time (inf if none).
         ``counts`` receives agents per state, ``counts[n_states]`` those waiting on children
         or a retry.
         """
         n_act = len(caps)
         n = len(self.state)
-        if len(offsets) != n_act + 1 or len(counts) != self.n_states + 1:
-            raise ValueError("offsets needs n_actions+1 entries and counts n_states+1")
+        if len(offsets) != self.n_states + 1 or len(counts) != self.n_states + 1:
+            raise ValueError("offsets and counts need n_states+1 entries")
         for k in range(len(counts)):
             counts[k] = 0
         want = [0] * (n_act + 1)
@@ -221,19 +222,22 @@ class Core:
                     earliest = t
             sid.append(a)
             sat.append(attempt[a])
-        # a stable counting sort groups the handed-out agents by action
-        fill = [0] * n_act
+        # a stable counting sort groups the handed-out agents by state
+        per_state = [0] * ns
+        for a in sid:
+            per_state[state[a]] += 1
+        fill = [0] * ns
         offsets[0] = 0
-        for k in range(n_act):
-            offsets[k + 1] = offsets[k] + want[k]
+        for k in range(ns):
+            offsets[k + 1] = offsets[k] + per_state[k]
             fill[k] = offsets[k]
         out = array("i", bytes(4 * len(sid)))
         out_att = array("H", bytes(2 * len(sid)))
         for a, at in zip(sid, sat):
-            act = action_of[state[a]]
-            out[fill[act]] = a
-            out_att[fill[act]] = at
-            fill[act] += 1
+            s = state[a]
+            out[fill[s]] = a
+            out_att[fill[s]] = at
+            fill[s] += 1
         return out, out_att, earliest
 
     # ---- inspection

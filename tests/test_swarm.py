@@ -172,6 +172,27 @@ def test_outcomes_loop_until_answer(backend):
         assert swarm.agent(a)["steps"] == 2 * (a % 4) + 1
 
 
+def test_states_sharing_an_action_get_separate_batches(backend):
+    seen = []
+
+    def record(batch):
+        states = {batch.swarm.state_of(a) for a in batch.ids}
+        seen.append((batch.state, states, len(batch)))
+
+    shared = batch_action(record, inline=True)
+    spec = AgentSpec([
+        State("SPLIT", batch_action(lambda b: [b.set_outcome(j, "odd") for j, a in
+                                               enumerate(b.ids) if a % 2], inline=True),
+              on_ok="STORE_OK", outcomes={"odd": "STORE_FAIL"}),
+        State("STORE_OK", shared, on_ok="DONE"),
+        State("STORE_FAIL", shared, on_ok="FAILED"),
+    ])
+    res = Swarm(spec, 10, backend=backend).run()
+    assert res.done == 5 and res.failed == 5
+    assert sorted((s, tuple(st), n) for s, st, n in seen) == [
+        ("STORE_FAIL", ("STORE_FAIL",), 5), ("STORE_OK", ("STORE_OK",), 5)]
+
+
 def test_step_budget_fails_endless_loops(backend):
     spec = AgentSpec([
         State("THINK", batch_action(lambda b: [b.set_outcome(j, "again") for j in range(len(b))],

@@ -1,0 +1,166 @@
+"""`agentcore demo`: serve a local web, then crawl, analyse, summarise and store it with one swarm."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_DB = "agentcore-demo.db"
+DEFAULT_REPORT = "agentcore-report.html"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--sites", type=int, default=500, help="sites of the local web (default 500)")
+    p.add_argument("--pages", type=int, default=30, help="page agents per site at most (default 30)")
+    p.add_argument("--db", default=DEFAULT_DB,
+                   help=f"SQLite file (default ./{DEFAULT_DB}) or a postgresql:// URL")
+    p.add_argument("--model", default=None,
+                   help="GGUF file for the LLM (default: AGENTCORE_MODEL or the bundled SmolLM2)")
+    p.add_argument("--no-llm", action="store_true", help="skip the per-site LLM summary")
+    p.add_argument("--llm-slots", type=int, default=64, help="sequences decoded together")
+    p.add_argument("--corpus", metavar="DIR", help="serve this folder of HTML files as the sites")
+    p.add_argument("--concurrency", type=int, default=256, help="connections in all")
+    p.add_argument("--per-host", type=int, default=2, help="requests in flight per host")
+    p.add_argument("--delay", type=float, default=0.02, help="politeness delay per host (s)")
+    p.add_argument("--timeout", type=float, default=3.0, help="read timeout per request (s)")
+    p.add_argument("--resume", action="store_true",
+                   help="finish the latest unfinished run in --db instead of starting a new one")
+    p.add_argument("--report", default=DEFAULT_REPORT, help="HTML report path")
+    p.add_argument("--seed", type=int, default=0, help="seed of the local web")
+
+
+class LocalWeb:
+    """The local web in its own process (a real HTTP server on 127.0.0.1, stopped on exit)."""
+
+    def __init__(self, sites: int, seed: int, corpus: str | None, slow: float):
+        cmd = [sys.executable, "-m", "agentcore.web.server", "--port", "0", "--seed", str(seed),
+               "--sites", str(sites), "--slow-seconds", str(slow)]
+        if corpus:
+            cmd += ["--corpus", corpus]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.isdigit():
+            self.stop()
+            raise RuntimeError(f"the local web did not start (printed {line!r})")
+        self.port = int(line)
+        self.banner = self.proc.stdout.readline().strip()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _web_model(args):
+    """The same site list the server serves, built here without serving (for home URLs)."""
+    from .web.server import CorpusWeb, SyntheticWeb
+
+    if args.corpus:
+        return CorpusWeb(args.corpus)
+    return SyntheticWeb(args.sites, seed=args.seed)
+
+
+def run(args) -> int:
+    from .fetch import FetchConfig
+    from .progress import Progress
+    from .store import open_store
+
+    config = {"sites": args.sites, "pages": args.pages, "seed": args.seed, "corpus": args.corpus,
+              "llm": not args.no_llm, "model": args.model}
+    store = open_store(args.db)
+    where = args.db if "://" in args.db else str(Path(args.db).resolve())
+    if args.resume:
+        prev = store.latest_unfinished_run()
+        if prev is None:
+            print(f"nothing to resume: every run in {where} is finished", file=sys.stderr)
+            return 1
+        run_id = prev.run_id
+        saved = prev.config or {}
+        for k in ("sites", "pages", "seed", "corpus"):
+            if k in saved:
+                setattr(args, k, saved[k])
+        print(f"resuming run {run_id} in {where}", file=sys.stderr)
+    else:
+        run_id = store.create_run(config)
+        print(f"run {run_id}: results go to {where}", file=sys.stderr)
+
+    web_model = _web_model(args)
+    web = LocalWeb(args.sites, args.seed, args.corpus, slow=3 * args.timeout)
+    engine = None
+    try:
+        if not args.no_llm:
+            from .llm import Engine
+
+            engine = Engine(args.model, n_slots=args.llm_slots)
+        from .pipeline import Pipeline
+
+        fetch_cfg = FetchConfig(global_limit=args.concurrency, per_host_limit=args.per_host,
+                                politeness_delay=args.delay, read_timeout=args.timeout,
+                                total_timeout=2 * args.timeout, connect_timeout=args.timeout)
+        pipe = Pipeline(store, run_id, engine=engine, max_pages=args.pages,
+                        fetch_config=fetch_cfg, resume=args.resume)
+        hosts = {h: ("127.0.0.1", web.port) for h in web_model.hosts}
+        progress = Progress(f"agentcore demo: {len(web_model.hosts)} sites",
+                            extra=lambda: _extra_rows(pipe, engine))
+        t0 = time.monotonic()
+        with progress:
+            res = asyncio.run(pipe.run(web_model.home_urls(), hosts=hosts, progress=progress.update,
+                                       progress_interval=0.25))
+        wall = time.monotonic() - t0
+        stats = dict(pipe.stats)
+        stats.update(wall_time_s=wall, agents=res.agents)
+        store.finish_run(run_id, stats)
+        store.flush()
+        counts = store.counts(run_id)
+        report_path = _report(store, run_id, pipe, args.report, wall)
+        rows = [
+            ("run", run_id), ("database", where), ("wall", f"{wall:.1f} s"),
+            ("agents", f"{res.agents:,d}"),
+            ("sites stored", f"{counts.get('sites', 0):,d}"),
+            ("pages stored", f"{counts.get('pages', 0):,d}"),
+            ("keywords", f"{counts.get('keywords', 0):,d}"),
+            ("near-duplicate pairs", f"{counts.get('near_dups', 0):,d}"),
+            ("LLM summaries", f"{counts.get('llm_results', 0):,d}"),
+            ("failures recorded", f"{counts.get('failures', 0):,d}"),
+            ("pages/s", f"{stats.get('pages_ok', 0) / wall:.1f}"),
+            ("summaries/s", f"{stats.get('llm_ok', 0) / wall:.2f}"),
+            ("report", str(report_path)),
+        ]
+        for reason, n in store.failure_reasons(run_id).items():
+            rows.append((f"  failed: {reason}", f"{n:,d}"))
+        progress.summary("agentcore demo", rows)
+        return 0
+    finally:
+        web.stop()
+        if engine is not None:
+            engine.close()
+        store.close()
+
+
+def _extra_rows(pipe, engine) -> list[tuple[str, str]]:
+    s = pipe.stats
+    el = max(1e-6, time.monotonic() - pipe.t0)
+    rows = [("pages/s", f"{s['pages_ok'] / el:.0f}"), ("pages ok / failed",
+            f"{s['pages_ok']:,d} / {s['pages_failed']:,d}"), ("LLM summaries", f"{s['llm_ok']:,d}")]
+    if engine is not None:
+        m = engine.metrics()
+        rows.append(("LLM tokens/s", f"{(m['prompt_tokens'] + m['generated_tokens']) / el:.0f}"))
+        rows.append(("LLM queue / active", f"{m['queue_length']} / {m['slots_active']}"))
+    for reason, n in pipe.failures.most_common(6):
+        rows.append((f"failed: {reason}", f"{n:,d}"))
+    return rows
+
+
+def _report(store, run_id, pipe, path, wall) -> Path:
+    from .report import report_from_store, write_report
+
+    data = report_from_store(store, run_id, pipe.timeline, wall_time_s=wall)
+    out = Path(path).resolve()
+    write_report(out, data)
+    return out
