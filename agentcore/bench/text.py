@@ -156,6 +156,29 @@ def parallel_control(threads: int, seconds: float = 0.3) -> float:
     return one / many
 
 
+def gil_share(pages: list, urls: list) -> float | None:
+    """Share of agentcore's per-page CPU time spent holding the GIL (None: pure twin in use).
+
+    Measured with per-thread CPU clocks, so it does not depend on how busy the machine is:
+    with a share f, n threads can at best run 1 / (f + (1 - f) / n) times faster (Amdahl).
+    """
+    from kernels import _html
+    from kernels import html as kh
+
+    if kh.IMPLEMENTATION != "kernels._html":
+        return None
+    total = nogil = 0
+    for page, url in zip(pages, urls):
+        t0 = time.thread_time_ns()
+        data, u = kh._prepare(page, url, None)
+        if data is not None:
+            r, ns = _html._extract_timed(data, u)
+            kh.Extracted(*r)
+            nogil += ns
+        total += time.thread_time_ns() - t0
+    return 1 - nogil / total if total else None
+
+
 def add_arguments(p) -> None:
     p.add_argument("--data", type=Path, default=None,
                    help="article-extraction-benchmark folder (default: "
@@ -223,11 +246,14 @@ def run(args) -> int:
         for c in timed:
             if c.name != "agentcore" and (c.name, 1) in best:
                 print(f"agentcore vs {c.name}, 1 thread: {best[(c.name, 1)] / a1:.2f}x faster")
+        share = gil_share(bench.pages, bench.urls)
         for t in threads:
             if t != 1:
+                bound = f"; GIL held {100 * share:.1f}% of CPU, Amdahl bound " \
+                        f"{1 / (share + (1 - share) / t):.2f}x" if share is not None else ""
                 print(f"agentcore {t} threads vs 1 thread: {a1 / best[('agentcore', t)]:.2f}x "
                       f"(free parallelism now: hashlib {t} threads vs 1: "
-                      f"{parallel_control(t):.2f}x)")
+                      f"{parallel_control(t):.2f}x{bound})")
     for c in contenders:
         print(f"note: {c.name} = {c.note}")
     for n in notes:
