@@ -185,7 +185,8 @@ def test_threaded_server_serves_every_kind_over_http():
     assert ctype("binary_as_html").startswith("text/html") and b"\x00" in got["binary_as_html"][2]
     with pytest.raises(UnicodeDecodeError):
         got["bad_charset"][2].decode(ctype("bad_charset").split("charset=")[1])
-    assert ctype("meta_charset") == "text/html" and b'charset="windows-1252"' in got["meta_charset"][2]
+    assert ctype("meta_charset") == "text/html"
+    assert b'charset="windows-1252"' in got["meta_charset"][2]
     assert "charset" not in ctype("no_charset") and b"charset" not in got["no_charset"][2][:300]
     assert not got["truncated"][2].rstrip().endswith(b"</html>")
     assert stats["requests"] == len(by_kind)
@@ -212,7 +213,8 @@ def test_corpus_mode_serves_a_folder_of_html(tmp_path):
     assert web.expected_counts() == {"ok": 5 + 3}
     with serve_in_thread(web) as server:
         host = web.sites[0].host
-        assert asyncio.run(_get(server.port, host, "/post.html"))[2] == b"<html><body>a post</body></html>"
+        body = asyncio.run(_get(server.port, host, "/post.html"))[2]
+        assert body == b"<html><body>a post</body></html>"
         status, _, listing = asyncio.run(_get(server.port, web.sites[1].host, "/"))
         assert status == 200 and b'href="/page0.html"' in listing
     with pytest.raises(FileNotFoundError):

@@ -691,10 +691,9 @@ class CorpusWeb:
         return out
 
     def truth(self, url: str) -> Page | None:
-        for p in self.pages():
-            if p.url == url:
-                return p
-        return None
+        if not hasattr(self, "_truth_by_url"):
+            self._truth_by_url = {p.url: p for p in self.pages()}
+        return self._truth_by_url.get(url)
 
     def expected_counts(self) -> Counter:
         return Counter(p.expect for p in self.pages())
