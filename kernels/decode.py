@@ -88,6 +88,15 @@ def meta_charset(data: bytes) -> bytes | None:
     charset=...">``. Finds "charset" first (one C-speed scan) and only then looks back for
     the <meta it belongs to, so pages without a declaration cost almost nothing.
     """
+    # Most pages write "charset" and "<meta" in lower case: try them as they are (no copy)
+    # before lowering a copy of the head.
+    i = data.find(b"charset", 0, PRESCAN_BYTES)
+    if i >= 0:
+        start = data.rfind(b"<meta", 0, i)
+        if start >= 0 and data.find(b">", start, i) < 0:
+            m = _CHARSET_VALUE.match(data[i : i + 64].lower())
+            if m:
+                return m.group(1)
     head = data[:PRESCAN_BYTES].lower()
     i = head.find(b"charset")
     while i >= 0:

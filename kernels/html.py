@@ -62,6 +62,8 @@ _CONTROL = bytes(range(0, 9)) + bytes(range(14, 32))
 
 def _looks_binary(data: bytes) -> bool:
     """True for images, archives and other non-text payloads (magic numbers, control bytes)."""
+    if data[:64].lstrip()[:1] == b"<":
+        return False  # the common case, decided without scanning
     if data.startswith(_BINARY_MAGIC):
         return True
     head = data[:1024]
