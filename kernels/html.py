@@ -139,12 +139,14 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 
 
 def extract_many(docs: Sequence, base_urls: Sequence | None = None, *, threads: int = 2,
-                 content_types: Sequence | None = None) -> list[Extracted]:
+                 content_types: Sequence | None = None, executor=None) -> list[Extracted]:
     """:func:`extract` for many pages, spread over ``threads`` threads (the GIL is released).
 
     ``base_urls`` and ``content_types``, when given, are parallel to ``docs``. Results come
     back in input order. Pages are handed out one at a time, so a few large pages do not
-    leave a thread idle. Arguments are all checked before any work starts.
+    leave a thread idle. Arguments are all checked before any work starts. ``threads=1`` runs
+    in the calling thread; otherwise the work goes to ``executor`` (e.g. the swarm's kernel
+    pool, so that one CPU budget covers everything) or to a module-level pool of that size.
     """
     if isinstance(docs, (str, bytes, bytearray, memoryview)) or not isinstance(docs, Sequence):
         raise TypeError(f"docs must be a list or tuple of pages, got {type(docs).__name__}")
@@ -180,7 +182,8 @@ def extract_many(docs: Sequence, base_urls: Sequence | None = None, *, threads: 
     if threads <= 1:
         work()
     else:
-        futures = [_pool(threads).submit(work) for _ in range(threads)]
+        pool = executor if executor is not None else _pool(threads)
+        futures = [pool.submit(work) for _ in range(threads)]
         for f in futures:
             f.result()
     return out

@@ -175,6 +175,9 @@ def test_extract_many_matches_extract_in_order(html):
     for threads in (1, 2, 3, 64):
         assert html.extract_many(docs, urls, threads=threads) == expected
     assert html.extract_many([]) == []
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(2) as pool:
+        assert html.extract_many(docs, urls, threads=2, executor=pool) == expected
     types = ["text/html"] * len(docs)
     types[0] = "image/gif"
     out = html.extract_many(docs, None, content_types=types)
