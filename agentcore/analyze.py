@@ -313,6 +313,24 @@ class Corpus:
                                    duplicates=dups[t]))
         return out
 
+    def restore(self, keys: Sequence, minhashes, simhashes, n_tokens) -> None:
+        """Put pages analysed earlier (e.g. before a crash) back into the near-duplicate index from
+        their stored signatures, so later pages still find them. Document frequencies are not
+        restored: keyword weights of later pages see only the pages added in this process."""
+        np = _np()
+        _, sim = _kernels()
+        keys = list(keys)
+        sigs = np.asarray(minhashes, np.uint32).reshape(len(keys), self.num_perm)
+        hashes = np.asarray(simhashes, np.uint64).reshape(len(keys))
+        n_tok = np.asarray(n_tokens, np.int64).reshape(len(keys))
+        if not keys:
+            return
+        with self._lock:
+            base = self.n_docs
+            self.n_docs += len(keys)
+            self.keys.extend(keys)
+            self._index(base, sigs, hashes, sim.band_keys(sigs, self.bands), n_tok)
+
     def _index(self, base, sigs, hashes, bkeys, n_tokens) -> list:
         """Store signatures and find each page's earlier near-duplicates (caller holds the lock)."""
         np = _np()

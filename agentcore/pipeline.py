@@ -17,6 +17,7 @@ built from the store once its pages are durable, so a resumed run builds the sam
 """
 from __future__ import annotations
 
+import base64
 import time
 from collections import Counter
 
@@ -37,35 +38,6 @@ SUMMARY_SCHEMA = {
 }
 SYSTEM_PROMPT = ("You classify websites. Answer with JSON: a category from this list: "
                  + ", ".join(CATEGORIES) + "; and a one-sentence summary of the site.")
-
-
-class SimHashIndex:
-    """Near-duplicate lookup over 64-bit SimHashes: 4 bands of 16 bits, Hamming distance <= 3.
-
-    Any two hashes within distance 3 agree on at least one band (pigeonhole), so a band lookup
-    finds every such pair. The index can be reloaded from stored hashes, which is what lets a
-    resumed run find the pairs a fresh run would.
-    """
-
-    def __init__(self, max_distance: int = 3):
-        self.max_distance = max_distance
-        self._bands: list[dict[int, list[tuple[int, str]]]] = [{} for _ in range(4)]
-
-    def add(self, h: int, key: str) -> list[tuple[str, float]]:
-        """Index ``key``; return earlier keys within the distance, with 1 - distance/64."""
-        seen, out = set(), []
-        for b in range(4):
-            band = (h >> (16 * b)) & 0xFFFF
-            bucket = self._bands[b].setdefault(band, [])
-            for other, k in bucket:
-                if k in seen or k == key:
-                    continue
-                seen.add(k)
-                d = (h ^ other).bit_count()
-                if d <= self.max_distance:
-                    out.append((k, 1.0 - d / 64.0))
-            bucket.append((h, key))
-        return out
 
 
 class Pipeline:
@@ -100,7 +72,6 @@ class Pipeline:
         self.failures = Counter()
         self.timeline: list[dict] = []
         self.t0 = time.monotonic()
-        self.dups = SimHashIndex()
         from .analyze import Corpus
 
         self.corpus = Corpus(keywords=keywords, threads=1)
@@ -113,8 +84,11 @@ class Pipeline:
             self.done_pages = store.finished_pages(run_id)
             self.ok_pages = store.finished_pages(run_id, include_failed=False)
             self.llm_done = store.llm_done(run_id)
-            for p in store.rows(Page, run_id):
-                self.dups.add(p.simhash, p.url)
+            # pages stored before the kill go back into the near-duplicate index
+            done = [p for p in store.rows(Page, run_id) if p.minhash]
+            self.corpus.restore([p.url for p in done],
+                                [_unpack(p.minhash, self.corpus.num_perm) for p in done],
+                                [p.simhash for p in done], [p.n_words for p in done])
             self.stats["pages_resumed"] = len(self.done_pages)
             self.stats["sites_resumed"] = len(self.done_sites)
 
@@ -272,7 +246,8 @@ class Pipeline:
             url = sw.data["url"][a]
             sw.data["keywords"][a] = doc.keywords
             sw.data["simhash"][a] = doc.simhash
-            sw.data["dups"][a] = self.dups.add(doc.simhash, url)
+            sw.data["dups"][a] = doc.duplicates
+            sw.data["minhash"][a] = base64.b64encode(doc.minhash.tobytes()).decode("ascii")
             sw.data["excerpt"][a] = excerpt
             sw.data["n_words"][a] = doc.n_tokens
             sw.data["text"][a] = None
@@ -309,7 +284,8 @@ class Pipeline:
                          n_bytes=d["n_bytes"][aid] or 0, title=(d["title"][aid] or "")[:300],
                          n_words=d["n_words"][aid] or 0, simhash=d["simhash"][aid] or 0,
                          excerpt=d["excerpt"][aid] or "", fetched_at=now,
-                         elapsed_ms=1e3 * (d["elapsed"][aid] or 0.0))]
+                         elapsed_ms=1e3 * (d["elapsed"][aid] or 0.0),
+                         minhash=d["minhash"][aid] or "")]
             rows += [Keyword(url=url, keyword=k, host=host, weight=float(w))
                      for k, w in d["keywords"][aid] or ()]
             rows += [NearDup(url_a=url, url_b=other, similarity=s) for other, s in d["dups"][aid] or ()]
@@ -366,7 +342,7 @@ class Pipeline:
         elif state in ("SITE_FAIL", "LLM_FAIL"):
             s["sites_failed" if state == "SITE_FAIL" else "llm_failed"] += 1
             self.failures[swarm.reason_of(aid) or "unknown"] += 1
-        for col in ("keywords", "dups", "excerpt", "llm", "prompt", "detail"):
+        for col in ("keywords", "dups", "excerpt", "llm", "prompt", "detail", "minhash"):
             swarm.data[col][aid] = None
 
 
@@ -402,3 +378,12 @@ def extract_pages(bodies, ctypes, urls) -> list:
     from kernels.html import extract_many
 
     return extract_many(bodies, base_urls=urls, content_types=ctypes, threads=1)
+
+
+def _unpack(b64: str, num_perm: int):
+    import numpy as np
+
+    sig = np.frombuffer(base64.b64decode(b64), np.uint32)
+    if sig.shape[0] != num_perm:
+        raise ValueError(f"stored MinHash has {sig.shape[0]} slots, the corpus uses {num_perm}")
+    return sig

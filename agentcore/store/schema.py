@@ -13,7 +13,7 @@ Tables (run_id is the first column of each scoped table)::
     runs         run_id | created_at, finished_at, status, config (JSON), stats (JSON)
     sites        run_id, host | url, status, n_pages, n_failed, robots, title, finished_at
     pages        run_id, url | host, final_url, status, content_type, n_bytes, title, n_words,
-                 simhash (unsigned 64-bit), excerpt, fetched_at, elapsed_ms
+                 simhash (unsigned 64-bit), excerpt, fetched_at, elapsed_ms, minhash
     keywords     run_id, url, keyword | host, weight
     near_dups    run_id, url_a, url_b | similarity          (url_a < url_b)
     llm_results  run_id, host | category, summary, model, prompt_tokens, completion_tokens,
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields
 import operator
 from typing import Any, Callable, ClassVar
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Column kinds -> how values cross the boundary. "u64" stores an unsigned 64-bit hash in a signed
 # BIGINT (both SQLite and PostgreSQL top out at 2**63 - 1) and gives it back unsigned.
@@ -118,6 +118,7 @@ class Page:
     excerpt: str = col("text", "")
     fetched_at: float | None = col("float")
     elapsed_ms: float = col("float", 0.0)
+    minhash: str = col("text", "")  # base64 MinHash signature: lets a resumed run find near-dups
     __table__: ClassVar[Table]
 
 
