@@ -560,6 +560,42 @@ class Fetcher:
         return host.robots
 
 
+_HREF = None
+
+
+def same_site_links(result: FetchResult, limit: int | None = None) -> list[str]:
+    """Absolute http(s) links of a fetched page that stay on its final host, without
+    fragments, deduplicated in page order; at most `limit` of them."""
+    import re
+    from urllib.parse import urldefrag, urljoin, urlsplit
+
+    global _HREF
+    if _HREF is None:
+        _HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+    if not result.ok:
+        return []
+    base = result.final_url
+    host = urlsplit(base).hostname
+    out: dict[str, None] = {}
+    for m in _HREF.finditer(result.text()):
+        href = (m.group(1) or m.group(2) or m.group(3) or "").strip()
+        if not href or href.startswith(("#", "mailto:", "javascript:", "tel:")):
+            continue
+        url = urldefrag(urljoin(base, html_unescape(href)))[0]
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname == host and url != base:
+            out[url] = None
+            if limit is not None and len(out) >= limit:
+                break
+    return list(out)
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text) if "&" in text else text
+
+
 _META_CHARSET = None
 
 

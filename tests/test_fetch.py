@@ -7,7 +7,14 @@ import socket
 
 import pytest
 
-from agentcore.fetch import Fetcher, FetchResult, _make_resolver, blocked_address, decode_html
+from agentcore.fetch import (
+    Fetcher,
+    FetchResult,
+    _make_resolver,
+    blocked_address,
+    decode_html,
+    same_site_links,
+)
 from agentcore.web import SyntheticWeb, serve_in_thread
 
 # Short limits so hostile pages fail fast, with room for a loaded 2-core machine: the slow
@@ -35,9 +42,7 @@ def crawled():
                 for home in homes:
                     results[home.url] = home
                     assert home.ok, home
-                    site = home.url.rstrip("/")
-                    hrefs = re.findall(r'href="(/[^"#]*)"', home.text())
-                    links += sorted({site + h for h in hrefs if h != "/"})
+                    links += same_site_links(home)
                 for r in await fetcher.fetch_many(links):
                     results[r.url] = r
                 return results, dict(fetcher.stats)
@@ -243,3 +248,18 @@ def test_decode_html_order():
 def test_fetcher_must_be_open():
     with pytest.raises(RuntimeError, match="not open"):
         run(Fetcher().fetch("http://site-0000.test/"))
+
+
+def test_same_site_links():
+    page = FetchResult(
+        "http://a.test/", "http://a.test/dir/", 200, {"content-type": "text/html"},
+        b'<a href="x.html">x</a> <A HREF=\'/y.html#top\'>y</a> <a class=k href=z.html>z</a>'
+        b'<a href="http://b.test/">other</a> <a href="#frag">f</a> <a href="mailto:m@a.test">m</a>'
+        b'<a href="/dir/">self</a> <a href="x.html">again</a> <a href="/q?a=1&amp;b=2">q</a>',
+        None, "", 0.0, 1,
+    )
+    assert same_site_links(page) == [
+        "http://a.test/dir/x.html", "http://a.test/y.html", "http://a.test/dir/z.html",
+        "http://a.test/q?a=1&b=2",
+    ]
+    assert same_site_links(page, limit=2) == ["http://a.test/dir/x.html", "http://a.test/y.html"]

@@ -217,6 +217,10 @@ def test_corpus_mode_serves_a_folder_of_html(tmp_path):
         assert body == b"<html><body>a post</body></html>"
         status, _, listing = asyncio.run(_get(server.port, web.sites[1].host, "/"))
         assert status == 200 and b'href="/page0.html"' in listing
+    with serve_in_process(corpus=str(tmp_path)) as server:  # the CLI's --corpus DIR
+        assert [s.n_pages for s in server.web.sites] == [2, 3]  # 20 loose files to a site
+        body = asyncio.run(_get(server.port, server.web.sites[1].host, "/page2.html"))[2]
+        assert body == b"<html><body>loose 2</body></html>"
     with pytest.raises(FileNotFoundError):
         CorpusWeb(str(tmp_path / "missing"))
 
