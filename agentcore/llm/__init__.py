@@ -1,0 +1,38 @@
+"""The in-process LLM engine: every agent's request decoded in shared llama.cpp batches.
+
+Importing this package is light; llama_cpp and numpy load when an :class:`Engine` starts.
+
+>>> from agentcore.llm import Engine
+>>> with Engine() as engine:                                  # doctest: +SKIP
+...     fut = engine.submit([{"role": "user", "content": "Say hi"}], max_tokens=8)
+...     print(fut.result().text)
+"""
+from __future__ import annotations
+
+__all__ = [
+    "Engine", "Result", "LLMError", "LLMAction", "CpuBudget", "default_budget",
+    "resolve_model", "ModelNotFound", "ModelCorrupt",
+]
+
+_LAZY = {
+    "Engine": "agentcore.llm.engine",
+    "Result": "agentcore.llm.engine",
+    "LLMError": "agentcore.llm.engine",
+    "LLMAction": "agentcore.llm.action",
+    "CpuBudget": "agentcore.llm.budget",
+    "default_budget": "agentcore.llm.budget",
+    "resolve_model": "agentcore.llm.model",
+    "ModelNotFound": "agentcore.llm.model",
+    "ModelCorrupt": "agentcore.llm.model",
+}
+
+
+def __getattr__(name: str):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'agentcore.llm' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value

