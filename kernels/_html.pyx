@@ -156,6 +156,8 @@ _init_tables()
 
 cdef struct Node:
     int64_t src  # offset of the start tag (tuning aid)
+    int64_t cls_off  # class attribute value (-1 length: none)
+    int64_t cls_len
     int32_t parent
     int32_t tag
     uint32_t flags
@@ -910,6 +912,8 @@ cdef int64_t start_tag(Ctx* c, int64_t i) noexcept nogil:
         nd = &c.nodes[c.nn]
         nd.parent = e.node
         nd.src = i
+        nd.cls_off = cls_off
+        nd.cls_len = cls_len
         nd.tag = tag
         nd.flags = nflags
         nd.score = 0
@@ -1015,6 +1019,7 @@ cdef int64_t DECAY_NUM = R.DECAY_NUM
 cdef int64_t DECAY_DEN = R.DECAY_DEN
 cdef int64_t SIB_PCT = R.SIB_PCT
 cdef int64_t SIB_MIN = R.SIB_MIN
+cdef int64_t SAME_CLASS = 1  # tuning switch; the twin always applies it
 
 
 cdef inline bint edge_ok(Block* b) noexcept nogil:
@@ -1031,6 +1036,14 @@ cdef int64_t node_mult(Node* nd) noexcept nogil:
     if nd.flags & NF_BODYPROP:
         m += 2
     return m
+
+
+cdef inline bint same_class(Ctx* c, int32_t i, int32_t j) noexcept nogil:
+    # A container repeating the best one's tag and class (article bodies split in chunks).
+    cdef Node* a = &c.nodes[i]
+    cdef Node* b = &c.nodes[j]
+    return (a.tag == b.tag and a.cls_len > 0 and a.cls_len == b.cls_len
+            and memcmp(c.s + a.cls_off, c.s + b.cls_off, a.cls_len) == 0)
 
 
 cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
@@ -1081,8 +1094,10 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
         sib_min = SIB_MIN
     for i in range(c.nn):
         p = c.nodes[i].parent
-        if i == best or (SIB_PCT > 0 and bp >= 0 and p == bp
-                         and not (c.nodes[i].flags & NF_NEG) and c.nodes[i].score >= sib_min):
+        if i == best or (SIB_PCT > 0 and bp >= 0 and not (c.nodes[i].flags & NF_NEG)
+                         and c.nodes[i].score >= sib_min
+                         and (p == bp or (SAME_CLASS and not (c.nodes[i].flags & NF_UNDER_NEG)
+                                          and same_class(c, i, best)))):
             state[i] = 1
         elif i == 0 or state[p] == 0:
             state[i] = 0
@@ -1439,7 +1454,11 @@ cdef int run(Ctx* c, const uint8_t* given, int64_t gn, Buf* text, Buf* title, Bu
     if c.nodes == NULL or c.blocks == NULL or c.stack == NULL or c.link_off == NULL or c.link_len == NULL:
         return -1
     c.nodes[0].src = 0
+    c.nodes[0].cls_off = 0
+    c.nodes[0].cls_len = -1
     c.nodes[0].parent = -1
+    c.nodes[0].cls_off = 0
+    c.nodes[0].cls_len = -1
     c.nodes[0].tag = 0
     c.nodes[0].flags = 0
     c.nodes[0].score = 0
@@ -1558,7 +1577,7 @@ def _extract_timed(bytes data not None, bytes base_url not None):
 def _set(name, value):
     """Tuning aid: override one scoring constant of html_rules in this process (not thread-safe;
     the pure twin does not follow, so twin-equality tests fail while a value is overridden)."""
-    global UNDER_NEG_DIV, BAD_LINK_PCT, GOOD_CHARS, LINK_PENALTY, EDGE_CHARS, DECAY_NUM, DECAY_DEN, SIB_PCT, SIB_MIN
+    global UNDER_NEG_DIV, BAD_LINK_PCT, GOOD_CHARS, LINK_PENALTY, EDGE_CHARS, DECAY_NUM, DECAY_DEN, SIB_PCT, SIB_MIN, SAME_CLASS
     if name == "UNDER_NEG_DIV": UNDER_NEG_DIV = value
     if name == "BAD_LINK_PCT": BAD_LINK_PCT = value
     if name == "GOOD_CHARS": GOOD_CHARS = value
@@ -1568,6 +1587,7 @@ def _set(name, value):
     if name == "DECAY_DEN": DECAY_DEN = value
     if name == "SIB_PCT": SIB_PCT = value
     if name == "SIB_MIN": SIB_MIN = value
+    if name == "SAME_CLASS": SAME_CLASS = value
 
 
 def _debug(bytes data not None, bytes base_url not None):
@@ -1594,7 +1614,11 @@ def _debug(bytes data not None, bytes base_url not None):
     c.link_off = <int64_t*>malloc(c.lcap * sizeof(int64_t))
     c.link_len = <int64_t*>malloc(c.lcap * sizeof(int64_t))
     c.nodes[0].src = 0
+    c.nodes[0].cls_off = 0
+    c.nodes[0].cls_len = -1
     c.nodes[0].parent = -1
+    c.nodes[0].cls_off = 0
+    c.nodes[0].cls_len = -1
     c.nodes[0].tag = 0
     c.nodes[0].flags = 0
     c.nodes[0].score = 0

@@ -156,7 +156,7 @@ def char_count(text: bytes) -> int:
 
 
 class _Ctx:
-    __slots__ = ("s", "n", "parent", "ntag", "nflags", "src", "blocks", "stack", "tb", "cur",
+    __slots__ = ("s", "n", "parent", "ntag", "nflags", "src", "ncls", "blocks", "stack", "tb", "cur",
                  "pending", "links", "base", "title", "desc", "desc_prio", "lang", "seen_root",
                  "score", "total")
 
@@ -168,6 +168,7 @@ class _Ctx:
         self.ntag = [0]
         self.nflags = [0]
         self.src = [0]
+        self.ncls = [None]  # class attribute value per node
         # blocks: [node, iflags, start, end, chars, link_chars, punct, brk]
         self.blocks: list[list[int]] = []
         # stack entries: (key, tag, node, iflags)
@@ -472,6 +473,7 @@ class _Ctx:
             self.ntag.append(tag)
             self.nflags.append(nflags)
             self.src.append(i)
+            self.ncls.append(cls)
             node = len(self.parent) - 1
         self.stack.append((key, tag, node, iflags))
         return j
@@ -532,6 +534,7 @@ class _Ctx:
     def select(self) -> list[bool]:
         """Score the container tree; return which blocks to emit."""
         parent, nflags, blocks = self.parent, self.nflags, self.blocks
+        ncls, ntag = self.ncls, self.ntag
         nn = len(parent)
         score = [0] * nn
         total = [0] * nn
@@ -568,8 +571,11 @@ class _Ctx:
         sib_min = max(_cdiv(score[best] * R.SIB_PCT, 100), R.SIB_MIN)
         for i in range(nn):
             p = parent[i]
-            if i == best or (R.SIB_PCT > 0 and bp >= 0 and p == bp and not nflags[i] & NF_NEG
-                             and score[i] >= sib_min):
+            if i == best or (R.SIB_PCT > 0 and bp >= 0 and not nflags[i] & NF_NEG
+                             and score[i] >= sib_min
+                             and (p == bp or (not nflags[i] & NF_UNDER_NEG and ncls[i]
+                                              and ncls[i] == ncls[best]
+                                              and ntag[i] == ntag[best]))):
                 state[i] = 1
             elif i == 0 or state[p] == 0:
                 state[i] = 0

@@ -67,7 +67,7 @@ TAG_ID = {name: i for i, (name, _) in enumerate(TAGS)}
 HINT_GROUPS: list[tuple[int, tuple[str, ...]]] = [
     # (weight: negative = boilerplate, positive = content), patterns
     (-2, ("comment", "disqus", "respond")),
-    (-2, ("share", "social", "facebook", "twitter", "whatsapp", "follow")),
+    (-2, ("share", "social", "whatsapp", "follow")),
     (-2, ("related", "recommend", "outbrain", "taboola", "#more#stories#", "readnext", "read#next")),
     (-2, ("sidebar", "#rail#")),
     (-2, ("cookie", "consent", "gdpr")),
@@ -218,7 +218,8 @@ LINK_PENALTY = 2  # link characters count this many times against a content bloc
 EDGE_CHARS = 20  # a link-free sentence this long may open or close the kept run of blocks
 UNDER_NEG_DIV = 4  # a container inside a boilerplate container has its score divided by this
 DECAY_NUM, DECAY_DEN = 3, 4  # a container gets 3/4 of each child's score: the tightest wins
-SIB_PCT, SIB_MIN = 10, 100  # siblings of the best container scoring this much are kept too
+SIB_PCT, SIB_MIN = 10, 100  # siblings of the best container (or containers repeating its
+# tag and class, as article bodies split in chunks do) scoring this much are kept too
 
 # Limits that keep memory bounded and time linear on hostile input.
 MAX_DEPTH = 1024  # deeper elements are not pushed; their text goes to the deepest element
