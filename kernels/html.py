@@ -147,6 +147,7 @@ def extract_many(docs: Sequence, base_urls: Sequence | None = None, *, threads: 
     leave a thread idle. Arguments are all checked before any work starts. ``threads=1`` runs
     in the calling thread; otherwise the work goes to ``executor`` (e.g. the swarm's kernel
     pool, so that one CPU budget covers everything) or to a module-level pool of that size.
+    Do not pass the executor this call itself runs on: its workers would wait for themselves.
     """
     if isinstance(docs, (str, bytes, bytearray, memoryview)) or not isinstance(docs, Sequence):
         raise TypeError(f"docs must be a list or tuple of pages, got {type(docs).__name__}")
