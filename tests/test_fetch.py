@@ -206,11 +206,12 @@ def test_unsafe_targets_are_refused_before_any_request():
             return [await f.fetch(u) for u in (
                 "http://169.254.169.254/latest/meta-data/",
                 "http://127.0.0.1:9/", "http://[::1]/", "http://10.1.2.3/",
-                "http://localhost/", "ftp://example.com/file", "not a url",
+                "http://localhost/", "http://0x7f000001/",  # hex 127.0.0.1, caught at DNS
+                "ftp://example.com/file", "not a url", "http://2852039166/",  # 169.254.169.254
             )]
 
     reasons = [r.error_reason for r in run(main())]
-    assert reasons == ["ssrf_blocked"] * 5 + ["bad_url", "bad_url"]
+    assert reasons == ["ssrf_blocked"] * 6 + ["bad_url"] * 3
     assert all(r.attempts == 0 for r in run(main()))
     assert blocked_address("::ffff:169.254.169.254") and not blocked_address("93.184.216.34")
 

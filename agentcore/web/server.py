@@ -282,6 +282,7 @@ class SyntheticWeb:
         self._by_host = {s.host: s for s in self.sites}
         self._kinds, self._dup_source = self._assign_kinds(seed, hostile)
         self._site_cache: dict[int, _SiteData] = {}
+        self._ready: set[int] = set()  # sites whose pages, near duplicates included, are built
         self._lock = threading.Lock()
         self._hits_flaky: Counter = Counter()
 
@@ -395,13 +396,17 @@ class SyntheticWeb:
     def is_ready(self, host: str) -> bool:
         """False while a site's text has not been read yet (see prepare)."""
         site = self._by_host.get(host.split(":", 1)[0].lower())
-        return site is None or site.index in self._site_cache
+        return site is None or site.index in self._ready
 
     def prepare(self, host: str) -> None:
         """Read and split a site's text (about 10 ms); the server calls it off its loop."""
         site = self._by_host.get(host.split(":", 1)[0].lower())
         if site is not None:
             self._site(site.index)
+            for (si, _), (src, _) in self._dup_source.items():
+                if si == site.index:
+                    self._site(src)  # near duplicates render from their source site's text
+            self._ready.add(site.index)
 
     def respond(self, host: str, path: str) -> Reply:
         """The reply for one request, by Host header and path; never raises for bad input."""
