@@ -343,7 +343,7 @@ class _Ctx:
 
     def start_tag(self, i: int) -> int:
         """Handle the start tag at s[i] == '<' (s[i+1] is a letter); return the index after it."""
-        s, n = self.s, self.n
+        s = self.s
         j = _TAG_NAME.match(s, i + 1).end()
         tag, key = tag_lookup(s[i + 1 : min(j, i + 32)])
         cls = ident = href = name = prop = content = lang = None

@@ -4,7 +4,6 @@ The benchmark is ../shared/data/article-extraction-benchmark beside the reposito
 the product never needs it): 181 real pages with their true article bodies. F1 is the
 benchmark's metric (agentcore.f1) and is deterministic, so the threshold is exact.
 """
-import gzip
 import random
 from pathlib import Path
 
