@@ -281,20 +281,26 @@ class Corpus:
             w = sim.tfidf(c["counts"], df, n_docs)
             eligible = c["flags"][c["first"]] == 0
             top = sim.topk(w, eligible, c["first"], c["uoff"], k)
-            norm = c["norm"]
-            if not c["first"].size:           # no tokens in the whole chunk
-                return [[] for _ in range(top.shape[0])]
-            picked = np.maximum(top, 0)
-            where = c["starts"][c["first"][picked]].tolist()   # token start in norm
-            weights = w[picked].tolist()
-            out = []
-            for row, row_where, row_w in zip(top.tolist(), where, weights):
-                kw = []
-                for u, s, x in zip(row, row_where, row_w):
-                    if u < 0:
-                        break
-                    kw.append((norm[s:norm.index(b" ", s)].decode("utf-8"), x))
-                out.append(kw)
+            # Gather every keyword's bytes from ``norm`` into one space-separated blob with numpy
+            # and decode it once: per-keyword slicing and decoding in Python held the GIL longer
+            # than the kernels ran.
+            valid = top >= 0
+            chosen = top[valid]
+            starts = c["starts"]
+            norm = np.frombuffer(c["norm"], np.uint8)
+            lens = np.diff(np.append(starts, norm.size)) - 1      # every token ends in one space
+            tok = c["first"][chosen]
+            src, ln = starts[tok], lens[tok]
+            dst = np.cumsum(ln + 1) - (ln + 1)
+            blob = np.full(int((ln + 1).sum()), 0x20, np.uint8)
+            if ln.size:
+                char = np.arange(int(ln.sum())) - np.repeat(np.cumsum(ln) - ln, ln)
+                blob[np.repeat(dst, ln) + char] = norm[np.repeat(src, ln) + char]
+            pairs = list(zip(blob.tobytes().decode("utf-8").split(" "), w[chosen].tolist()))
+            out, at = [], 0
+            for n in valid.sum(axis=1).tolist():
+                out.append(pairs[at:at + n])
+                at += n
             return out
 
         kws = _map(keywords, chunks, threads)
@@ -349,6 +355,7 @@ class Corpus:
         # One dict for all bands (band keys are seeded per band, so they do not collide); a
         # bucket is a bare doc index until a second page lands in it: most never get one.
         buckets = self._buckets
+        setdefault = buckets.setdefault
         cap = self.max_bucket
         has_tokens = (n_tokens > 0).tolist()
         for t, row in enumerate(bkeys.tolist()):
@@ -357,10 +364,10 @@ class Corpus:
                 doc = base + t
                 cands = set()
                 for key in row:
-                    bucket = buckets.get(key)
-                    if bucket is None:
-                        buckets[key] = doc
-                    elif type(bucket) is int:
+                    bucket = setdefault(key, doc)
+                    if bucket is doc:       # a new bucket (setdefault hands back our object)
+                        continue
+                    if type(bucket) is int:
                         cands.add(bucket)
                         buckets[key] = [bucket, doc]
                     else:
