@@ -40,7 +40,7 @@ import socket
 import time
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 RETRYABLE = frozenset({"timeout", "connection_refused", "connection_error"})
