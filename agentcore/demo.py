@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,40 +31,6 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the local web")
 
 
-class LocalWeb:
-    """The local web in its own process (a real HTTP server on 127.0.0.1, stopped on exit)."""
-
-    def __init__(self, sites: int, seed: int, corpus: str | None, slow: float):
-        cmd = [sys.executable, "-m", "agentcore.web.server", "--port", "0", "--seed", str(seed),
-               "--sites", str(sites), "--slow-seconds", str(slow)]
-        if corpus:
-            cmd += ["--corpus", corpus]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline().strip()
-        if not line.isdigit():
-            self.stop()
-            raise RuntimeError(f"the local web did not start (printed {line!r})")
-        self.port = int(line)
-        self.banner = self.proc.stdout.readline().strip()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
-def _web_model(args):
-    """The same site list the server serves, built here without serving (for home URLs)."""
-    from .web.server import CorpusWeb, SyntheticWeb
-
-    if args.corpus:
-        return CorpusWeb(args.corpus)
-    return SyntheticWeb(args.sites, seed=args.seed)
-
-
 def run(args) -> int:
     from .fetch import FetchConfig
     from .progress import Progress
@@ -90,8 +55,12 @@ def run(args) -> int:
         run_id = store.create_run(config)
         print(f"run {run_id}: results go to {where}", file=sys.stderr)
 
-    web_model = _web_model(args)
-    web = LocalWeb(args.sites, args.seed, args.corpus, slow=3 * args.timeout)
+    from .web.server import ProcessServer
+
+    # the local web in its own process: serving must not share this process's GIL
+    web = ProcessServer(n_sites=args.sites, seed=args.seed, corpus=args.corpus,
+                        slow_seconds=6 * args.timeout).start()
+    web_model = web.web
     engine = None
     try:
         if not args.no_llm:
@@ -105,7 +74,7 @@ def run(args) -> int:
                                 total_timeout=2 * args.timeout, connect_timeout=args.timeout)
         pipe = Pipeline(store, run_id, engine=engine, max_pages=args.pages,
                         fetch_config=fetch_cfg, resume=args.resume)
-        hosts = {h: ("127.0.0.1", web.port) for h in web_model.hosts}
+        hosts = web.host_map()
         progress = Progress(f"agentcore demo: {len(web_model.hosts)} sites",
                             extra=lambda: _extra_rows(pipe, engine))
         t0 = time.monotonic()
