@@ -303,13 +303,17 @@ class Corpus:
                 at += n
             return out
 
-        kws = _map(keywords, chunks, threads)
+        # Keywords run on the pool while this thread updates the LSH index (Python, GIL-bound):
+        # the index needs only the signatures, so the two overlap.
+        pending = ([_pool(threads).submit(keywords, c) for c in chunks]
+                   if threads > 1 and len(chunks) > 1 else None)
         sigs = np.concatenate([c["sigs"] for c in chunks])
         hashes = np.concatenate([c["simhash"] for c in chunks])
         bkeys = np.concatenate([c["bkeys"] for c in chunks])
         n_tokens = np.concatenate([np.diff(c["offs"]) for c in chunks])
         with self._lock:
             dups = self._index(base, sigs, hashes, bkeys, n_tokens)
+        kws = [f.result() for f in pending] if pending else [keywords(c) for c in chunks]
         out = []
         flat_kw = [kw for part in kws for kw in part]
         for t in range(len(texts)):
