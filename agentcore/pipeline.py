@@ -26,8 +26,8 @@ from .spec import AgentSpec, State
 from .store import Failure, Keyword, LLMResult, NearDup, Page, Site
 from .swarm import Swarm
 
-CATEGORIES = ["software", "science", "mathematics", "business", "health", "education", "news",
-              "reference", "arts", "other"]
+CATEGORIES = ["networking", "web", "text", "data formats", "testing", "concurrency", "files and os",
+              "math", "security", "developer tools", "other"]
 SUMMARY_SCHEMA = {
     "type": "object",
     "properties": {
@@ -36,8 +36,14 @@ SUMMARY_SCHEMA = {
     },
     "required": ["category", "summary"],
 }
-SYSTEM_PROMPT = ("You classify websites. Answer with JSON: a category from this list: "
-                 + ", ".join(CATEGORIES) + "; and a one-sentence summary of the site.")
+SYSTEM_PROMPT = (
+    "You describe websites. Given a site's keywords and an excerpt, answer with JSON: "
+    '"category", one of: ' + ", ".join(CATEGORIES) + '; and "summary", one sentence saying '
+    "what the site is about.\n"
+    "Example: Keywords: unittest, test, case, assert, runner. Excerpt: A test case is created by "
+    "subclassing unittest.TestCase.\n"
+    '{"category": "testing", "summary": "A site about writing and running Python unit tests '
+    'with the unittest module."}')
 
 
 class Pipeline:
@@ -257,7 +263,7 @@ class Pipeline:
         sw = batch.swarm
         for j, a in enumerate(batch.ids):
             host = sw.data["host"][a]
-            kws = self.store.site_keywords(self.run_id, host, limit=10)
+            kws = self.store.site_keywords(self.run_id, host, limit=8)
             excerpts = [e for _, e in self.store.site_excerpts(self.run_id, host) if e]
             sw.data["n_ok"][a] = len(excerpts)
             if host in self.llm_done or not kws:
@@ -265,10 +271,9 @@ class Pipeline:
                 continue
             # the two longest excerpts carry the most of the site's top sentences
             excerpts.sort(key=len, reverse=True)
-            text = " ".join(excerpts[:2])[:420]
+            text = " ".join(excerpts[:2])[:300]
             sw.data["llm_t0"][a] = time.monotonic()
-            sw.data["prompt"][a] = (f"Site: {host}\nKeywords: {', '.join(k for k, _ in kws)}\n"
-                                    f"Excerpt: {text}")
+            sw.data["prompt"][a] = f"Keywords: {', '.join(k for k, _ in kws)}. Excerpt: {text}"
 
     # ---- rows ---------------------------------------------------------------------------------
 
