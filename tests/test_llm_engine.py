@@ -72,7 +72,7 @@ def test_thousand_requests_through_64_slots(engine):
 SCHEMA = {
     "type": "object",
     "properties": {
-        "topic": {"type": "string", "maxLength": 40},
+        "topic": {"type": "string", "maxLength": 30},
         "about_people": {"type": "boolean"},
         "score": {"type": "integer", "minimum": 0, "maximum": 9},
     },
@@ -85,7 +85,7 @@ SCHEMA = {
 def test_hundred_concurrent_json_requests_parse_and_validate(engine):
     excerpts = _workload.excerpts(100, chars=300)
     futs = [engine.submit([{"role": "system", "content": "Reply with JSON describing the text."},
-                           {"role": "user", "content": e}], max_tokens=64, json_schema=SCHEMA)
+                           {"role": "user", "content": e}], max_tokens=96, json_schema=SCHEMA)
             for e in excerpts]
     results = [f.result(timeout=600) for f in futs]
     errors = [r.error for r in results if not r.ok]

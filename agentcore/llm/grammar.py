@@ -29,11 +29,34 @@ def schema_to_gbnf(schema: dict | str) -> str:
     """GBNF grammar text (root rule ``root``) accepting exactly the JSON documents of ``schema``."""
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    text = schema if isinstance(schema, str) else json.dumps(schema)
+    if isinstance(schema, str):
+        schema = json.loads(schema)
+    text = json.dumps(_tighten(schema))
     try:
         return json_schema_to_gbnf(text)
     except Exception as exc:  # the converter raises bare Exceptions on unsupported schemas
         raise SchemaError(f"cannot build a grammar from this JSON schema ({exc}); simplify the schema") from exc
+
+
+_MAX_ENUM_RANGE = 1000
+
+
+def _tighten(schema):
+    """Rewrite what the GBNF converter would ignore into forms it enforces.
+
+    The converter drops ``minimum``/``maximum`` on integers (the model then happily writes 13 for
+    a 0-9 score, or sixteen digits); a small bounded range becomes an ``enum`` of its values.
+    """
+    if isinstance(schema, list):
+        return [_tighten(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _tighten(v) for k, v in schema.items()}
+    if out.get("type") == "integer" and "enum" not in out:
+        lo, hi = out.get("minimum"), out.get("maximum")
+        if isinstance(lo, int) and isinstance(hi, int) and 0 <= hi - lo <= _MAX_ENUM_RANGE:
+            return {"enum": list(range(lo, hi + 1))}
+    return out
 
 
 class CandidateScratch:
