@@ -10,10 +10,12 @@ index), so each batch of pages is weighed against every page before it::
         doc.keywords        # [("depot", 9.1), ("sales", 7.4), ...] heaviest TF-IDF words
         doc.simhash         # 64-bit int
         doc.duplicates      # [(earlier_key, estimated_jaccard), ...] near-duplicates seen so far
-    corpus.prompt(site_texts, budget=1200)   # the site's most informative sentences, in order
+    corpus.excerpts(page_texts, budget=280)  # per page: its best sentences, <= 280 characters
+    corpus.prompt(site_texts, budget=1200)   # per site: its most informative sentences, in order
 
 Single pages: ``corpus.add(text)``; one-off use without a corpus: :func:`analyze_many`,
-:func:`analyze`, :func:`near_duplicates`, :func:`prompt_sentences`.
+:func:`analyze`, :func:`near_duplicates`, :func:`prompt_sentences`. :func:`warm_up` compiles the
+Numba kernels once (cached on disk) so that a first run does not pay for it.
 
 Importing this module is cheap: numpy, the compiled kernels and Numba load on first use.
 """
