@@ -212,6 +212,7 @@ class Engine:
         self._rr = 0
         self._closing = False
         self._closed = False
+        self._crash: str | None = None
         self._lock = threading.Lock()
         self._m = collections.Counter()  # written by the engine thread only
         self._m_submit = collections.Counter()  # written by submitters, under self._lock
@@ -237,7 +238,7 @@ class Engine:
         """
         fut: concurrent.futures.Future = concurrent.futures.Future()
         if self._closing:
-            raise RuntimeError("the engine is closed; create a new Engine")
+            raise RuntimeError(self._crash or "the engine is closed; create a new Engine")
         if isinstance(messages, str) and prompt is None:
             messages, prompt = None, messages
         if (messages is None) == (prompt is None):
@@ -448,7 +449,9 @@ class Engine:
                 if self._active:
                     self._step()
         except BaseException as exc:  # pragma: no cover - a bug in the engine: fail loudly, per request
-            self._fail_everything(f"LLM engine crashed: {exc!r}")
+            self._crash = f"LLM engine crashed: {exc!r}"
+            self._closing = True
+            self._fail_everything(self._crash)
             raise
         finally:
             self._fail_everything("the engine was closed before this request finished", "cancelled")
@@ -594,12 +597,14 @@ class Engine:
         if self._fill_gaps and len(gens) > 1:
             free = self._free_set
             waiting = {s.slot for s in self._active if s.state == "wait_prefix"}
+            spare = budget - sum(c for _, _, c in entries)  # dummies must fit in the batch too
             prev = None
             for slot, _, _ in entries:
-                if prev is not None and 1 < slot - prev <= _MAX_GAP + 1:
-                    gap = range(prev + 1, slot)
-                    if all(g in free or g in waiting for g in gap):
-                        dummies.extend(gap)
+                gap = slot - prev - 1 if prev is not None else 0
+                if 0 < gap <= min(_MAX_GAP, spare):
+                    if all(g in free or g in waiting for g in range(prev + 1, slot)):
+                        dummies.extend(range(prev + 1, slot))
+                        spare -= gap
                 prev = slot
             if dummies:
                 entries.extend((g, None, 1) for g in dummies)
