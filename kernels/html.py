@@ -46,8 +46,8 @@ class Extracted(NamedTuple):
     description: str
     lang: str
     text: str
-    links_internal: list
-    links_external: list
+    links_internal: list[str]
+    links_external: list[str]
 
 
 EMPTY = Extracted("", "", "", "", [], [])

@@ -192,6 +192,17 @@ def test_kernels_reject_non_bytes_directly():
             impl.extract(b"<p>x</p>", "https://example.com")
 
 
+def test_docstring_examples_run(html):
+    import doctest
+
+    import agentcore.f1
+    import kernels.decode
+
+    for mod in (html, kernels.decode, agentcore.f1):
+        result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, mod.__name__
+
+
 # -- decoding -------------------------------------------------------------------------------
 
 def test_charset_sniffing_order():
