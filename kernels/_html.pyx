@@ -1074,8 +1074,8 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
         nd = &c.nodes[i]
         if i > 0 and (c.nodes[nd.parent].flags & (NF_NEG | NF_UNDER_NEG)):
             nd.flags |= NF_UNDER_NEG
-        if nd.flags & NF_NEG:
-            continue
+        if nd.flags & NF_NEG or nd.tag == T_P:
+            continue  # a paragraph is content, never the container of it
         eff = nd.score * node_mult(nd)
         if nd.flags & NF_UNDER_NEG:
             eff = eff // UNDER_NEG_DIV

@@ -554,8 +554,8 @@ class _Ctx:
             if i > 0 and nflags[parent[i]] & (NF_NEG | NF_UNDER_NEG):
                 f |= NF_UNDER_NEG
                 nflags[i] = f
-            if f & NF_NEG:
-                continue
+            if f & NF_NEG or ntag[i] == T_P:
+                continue  # a paragraph is content, never the container of it
             mult = 4 + (1 if f & NF_POS else 0) + (1 if f & NF_ARTICLE else 0) + (
                 2 if f & NF_BODYPROP else 0)
             eff = score[i] * mult

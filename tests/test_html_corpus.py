@@ -86,7 +86,7 @@ def _hostile(name: str, big: int) -> bytes:
         "unclosed_tag": para + b"<div class=a id=b",
         "lt_soup": b"<<<<>>>></ ></></>< p>&&&&#;&#x;&#99999999999999;" * 2000,
         "attr_flood": b"<div " + b"a=b " * 50_000 + b">" + para + b"</div>",
-        "long_class": b'<div class="' + b"comment-share-" * 20_000 + b'">' + para + b"</div>",
+        "long_class": b'<div class="' + b"article-body-x" * 20_000 + b'">' + para + b"</div>",
         "link_flood": b"".join(b'<a href="/p/%d?x=1">l</a>' % i for i in range(70_000)),
         "long_href": b'<a href="' + b"../" * 50_000 + b'x">l</a>' + para,
         "deep_lists": b"<ul><li>" * 20_000 + para,
