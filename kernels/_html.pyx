@@ -38,6 +38,7 @@ cdef enum:
     NF_ARTICLE = 4
     NF_BODYPROP = 8
     NF_UNDER_NEG = 16
+    NF_SEMANTIC = NF_ARTICLE | NF_BODYPROP
 
     SYMBOLS = 37
     TAG_SLOTS = 512
@@ -163,6 +164,7 @@ cdef struct Node:
     uint32_t flags
     int64_t score
     int64_t total
+    int64_t plain  # chars of link-free text blocks too plain to score (see SHORT_NUM)
 
 cdef struct Block:
     int32_t node
@@ -918,6 +920,7 @@ cdef int64_t start_tag(Ctx* c, int64_t i) noexcept nogil:
         nd.flags = nflags
         nd.score = 0
         nd.total = 0
+        nd.plain = 0
         e.node = c.nn
         c.nn += 1
     return j
@@ -1022,9 +1025,17 @@ cdef int64_t SIB_MIN = R.SIB_MIN
 cdef int64_t SAME_CLASS = 1  # tuning switch; the twin always applies it
 
 
+cdef int64_t SHORT_NUM = R.SHORT_NUM
+cdef int64_t SHORT_DEN = R.SHORT_DEN
+
+
+cdef inline bint plain_text(Block* b) noexcept nogil:
+    return (not (b.iflags & HEADING)) and b.chars >= EDGE_CHARS and b.link_chars == 0
+
+
 cdef inline bint edge_ok(Block* b) noexcept nogil:
     # a shorter sentence may still open or close the kept text
-    return (not (b.iflags & HEADING)) and b.chars >= EDGE_CHARS and b.punct >= 1 and b.link_chars == 0
+    return plain_text(b) and b.punct >= 1
 
 
 cdef int64_t node_mult(Node* nd) noexcept nogil:
@@ -1054,12 +1065,14 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
     cdef Node* nd
     cdef Block* b
     cdef uint8_t* state
-    cdef bint trim = True
+    cdef bint trim = True, semantic
     for i in range(c.nb):
         b = &c.blocks[i]
         v = block_value(b)
         c.nodes[b.node].score += v
         c.nodes[b.node].total += b.chars
+        if v == 0 and plain_text(b):
+            c.nodes[b.node].plain += b.chars
     i = c.nn - 1
     while i >= 1:
         nd = &c.nodes[i]
@@ -1068,6 +1081,7 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
             c.nodes[p].score -= nd.total // 2
         else:
             c.nodes[p].score += nd.score * DECAY_NUM // DECAY_DEN
+            c.nodes[p].plain += nd.plain
         c.nodes[p].total += nd.total
         i -= 1
     for i in range(c.nn):
@@ -1076,15 +1090,29 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
             nd.flags |= NF_UNDER_NEG
         if nd.flags & NF_NEG or nd.tag == T_P:
             continue  # a paragraph is content, never the container of it
-        eff = nd.score * node_mult(nd)
+        eff = nd.score
+        if nd.flags & NF_SEMANTIC:
+            eff += nd.plain * SHORT_NUM // SHORT_DEN
+        eff *= node_mult(nd)
         if nd.flags & NF_UNDER_NEG:
             eff = eff // UNDER_NEG_DIV
         if eff > best_eff:
             best_eff = eff
             best = i
     if best < 0:
+        # Nothing scores: keep the page's largest article/main container, else all of it.
         best = 0
         trim = False
+        v = 0
+        for i in range(1, c.nn):
+            nd = &c.nodes[i]
+            if (nd.flags & NF_SEMANTIC and not (nd.flags & (NF_NEG | NF_UNDER_NEG))
+                    and nd.total > v):
+                best = i
+                v = nd.total
+    # The page marks this container as the article: its opening lines (title, a plain first
+    # sentence) are part of it, so only its tail is trimmed.
+    semantic = (c.nodes[best].flags & NF_SEMANTIC) != 0
     state = <uint8_t*>malloc(c.nn if c.nn > 0 else 1)
     if state == NULL:
         return -1
@@ -1113,14 +1141,14 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
         if link_dense(b):
             continue
         keep[i] = 1
-        if block_value(b) > 0 or edge_ok(b):
+        if block_value(b) > 0 or edge_ok(b) or (semantic and plain_text(b)):
             if first < 0:
                 first = i
             last = i
     free(state)
     if trim:
         for i in range(c.nb):
-            if i < first or i > last:
+            if (i < first and not semantic) or i > last:
                 keep[i] = 0
     return 1
 
@@ -1463,6 +1491,7 @@ cdef int run(Ctx* c, const uint8_t* given, int64_t gn, Buf* text, Buf* title, Bu
     c.nodes[0].flags = 0
     c.nodes[0].score = 0
     c.nodes[0].total = 0
+    c.nodes[0].plain = 0
     c.nn = 1
     parse(c)
     if c.oom:
@@ -1623,6 +1652,7 @@ def _debug(bytes data not None, bytes base_url not None):
     c.nodes[0].flags = 0
     c.nodes[0].score = 0
     c.nodes[0].total = 0
+    c.nodes[0].plain = 0
     c.nn = 1
     parse(&c)
     keep = <uint8_t*>malloc(c.nb + 1)

@@ -16,6 +16,7 @@ HEADING, LIST_ITEM, PRE, CLOSES_P, LINK = R.HEADING, R.LIST_ITEM, R.PRE, R.CLOSE
 INHERITED = SKIP | HEADING | LIST_ITEM | PRE | LINK | R.TABLE_CELL
 
 NF_NEG, NF_POS, NF_ARTICLE, NF_BODYPROP, NF_UNDER_NEG = 1, 2, 4, 8, 16
+NF_SEMANTIC = NF_ARTICLE | NF_BODYPROP
 
 TAG_FLAGS = [flags for _, flags in R.TAGS]
 TAG_BY_NAME = {name.encode(): i for i, (name, _) in enumerate(R.TAGS) if i}
@@ -538,15 +539,20 @@ class _Ctx:
         nn = len(parent)
         score = [0] * nn
         total = [0] * nn
+        plain = [0] * nn
         for b in blocks:
-            score[b[0]] += block_value(b)
+            v = block_value(b)
+            score[b[0]] += v
             total[b[0]] += b[4]
+            if v == 0 and plain_text(b):
+                plain[b[0]] += b[4]
         for i in range(nn - 1, 0, -1):
             p = parent[i]
             if nflags[i] & NF_NEG:
                 score[p] -= total[i] // 2
             else:
                 score[p] += _cdiv(score[i] * R.DECAY_NUM, R.DECAY_DEN)
+                plain[p] += plain[i]
             total[p] += total[i]
         best, best_eff = -1, 0
         for i in range(nn):
@@ -558,14 +564,26 @@ class _Ctx:
                 continue  # a paragraph is content, never the container of it
             mult = 4 + (1 if f & NF_POS else 0) + (1 if f & NF_ARTICLE else 0) + (
                 2 if f & NF_BODYPROP else 0)
-            eff = score[i] * mult
+            eff = score[i]
+            if f & NF_SEMANTIC:
+                eff += plain[i] * R.SHORT_NUM // R.SHORT_DEN
+            eff *= mult
             if f & NF_UNDER_NEG:
                 eff = _cdiv(eff, R.UNDER_NEG_DIV)
             if eff > best_eff:
                 best_eff, best = eff, i
         trim = True
         if best < 0:
+            # Nothing scores: keep the page's largest article/main container, else all of it.
             best, trim = 0, False
+            most = 0
+            for i in range(1, nn):
+                if (nflags[i] & NF_SEMANTIC and not nflags[i] & (NF_NEG | NF_UNDER_NEG)
+                        and total[i] > most):
+                    best, most = i, total[i]
+        # The page marks this container as the article: its opening lines (title, a plain first
+        # sentence) are part of it, so only its tail is trimmed.
+        semantic = nflags[best] & NF_SEMANTIC
         state = [0] * nn
         bp = parent[best] if best > 0 else -1
         sib_min = max(_cdiv(score[best] * R.SIB_PCT, 100), R.SIB_MIN)
@@ -589,13 +607,13 @@ class _Ctx:
             if state[b[0]] != 1 or b[3] <= b[2] or link_dense(b):
                 continue
             keep[i] = True
-            if block_value(b) > 0 or edge_ok(b):
+            if block_value(b) > 0 or edge_ok(b) or (semantic and plain_text(b)):
                 if first < 0:
                     first = i
                 last = i
         if trim:
             for i in range(len(blocks)):
-                if i < first or i > last:
+                if (i < first and not semantic) or i > last:
                     keep[i] = False
         self.score, self.total = score, total  # for _debug
         return keep
@@ -605,8 +623,12 @@ def link_dense(b: list[int]) -> bool:
     return b[5] * 100 > b[4] * R.BAD_LINK_PCT
 
 
+def plain_text(b: list[int]) -> bool:
+    return not (b[1] & HEADING) and b[4] >= R.EDGE_CHARS and b[5] == 0
+
+
 def edge_ok(b: list[int]) -> bool:
-    return not (b[1] & HEADING) and b[4] >= R.EDGE_CHARS and b[6] >= 1 and b[5] == 0
+    return plain_text(b) and b[6] >= 1
 
 
 def block_value(b: list[int]) -> int:
