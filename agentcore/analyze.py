@@ -435,48 +435,57 @@ class Corpus:
 
     def _select(self, sites: list, budget: int, mode: str, min_chars: int, sep: str) -> list:
         """For each site (a list of texts), its chosen sentences in reading order."""
+        np = _np()
         textops, _ = _kernels(self.backend)
-        items, group = [], []       # (page, position, sentence) and the site of each
+        sents, page, pos, group = [], [], [], []
         for g, texts in enumerate(sites):
             seen = set()
             for ti, text in enumerate(texts):
                 for si, s in enumerate(textops.split_sentences(text)):
+                    if len(s) < min_chars:
+                        continue
                     norm = s.casefold()
-                    if len(s) < min_chars or norm in seen:
+                    if norm in seen:
                         continue
                     seen.add(norm)
-                    items.append((ti, si, s))
+                    sents.append(s)
+                    page.append(ti)
+                    pos.append(si)
                     group.append(g)
         out = [[] for _ in sites]
-        if not items:
+        if not sents:
             return out
-        score, bags = self._score_sentences([s for _, _, s in items], group, len(sites))
-        members = [[] for _ in sites]
-        for x, g in enumerate(group):
-            members[g].append(x)
-        for g, xs in enumerate(members):
-            if not xs:
+        score, bags = self._score_sentences(sents, group, len(sites))
+        # One sort for all sites: by site, then best first (top) or round-robin over pages (lead).
+        if mode == "lead":
+            order = np.lexsort((page, pos, group))
+        else:
+            order = np.lexsort((np.arange(len(sents)), -np.asarray(score), group))
+        order = order.tolist()
+        cuts = np.searchsorted(np.asarray(group)[order], np.arange(len(sites) + 1)).tolist()
+        gap = len(sep)
+        for g in range(len(sites)):
+            ranked = order[cuts[g]:cuts[g + 1]]
+            if not ranked:
                 continue
-            if mode == "lead":
-                order = sorted(xs, key=lambda x: (items[x][1], items[x][0]))
-            else:
-                order = sorted(xs, key=lambda x: (-score[x], x))
             chosen, used = [], 0
-            for x in order:
-                cost = len(items[x][2]) + (len(sep) if chosen else 0)
+            for x in ranked:
+                if chosen and used + gap + min_chars > budget:
+                    break           # every candidate left is at least min_chars long
+                cost = len(sents[x]) + (gap if chosen else 0)
                 if used + cost > budget:
                     continue
                 # A reworded copy (same content words) of a chosen sentence adds nothing.
-                if any(len(bags[x] & bags[y]) >= 0.7 * max(len(bags[x] | bags[y]), 1)
-                       for y in chosen):
+                bx = bags[x]
+                if any(len(bx & bags[y]) >= 0.7 * max(len(bx | bags[y]), 1) for y in chosen):
                     continue
                 chosen.append(x)
                 used += cost
             if chosen:
-                chosen.sort(key=lambda x: (items[x][0], items[x][1]))
-                out[g] = [items[x][2] for x in chosen]
+                chosen.sort(key=lambda x: (page[x], pos[x]))
+                out[g] = [sents[x] for x in chosen]
             elif budget > 1:
-                cut = items[order[0]][2][:budget - 1]
+                cut = sents[ranked[0]][:budget - 1]
                 if " " in cut:
                     cut = cut[:cut.rindex(" ")]
                 out[g] = [cut + "…"]

@@ -31,6 +31,7 @@ cdef uint64_t _stop_table[STOP_SLOTS]
 cdef uint64_t _abbrev[MAX_SET]
 cdef Py_ssize_t _n_abbrev = 0
 cdef Py_ssize_t _stop_max_bytes = 0
+cdef Py_ssize_t _abbrev_max_cps = 0
 cdef uint8_t _sent_kind[LOWER_LIMIT]   # sentence role of code points below LOWER_LIMIT
 cdef int _kw_min = 2, _kw_max = 30
 cdef uint8_t _flag_stop = 1, _flag_nokey = 2
@@ -66,7 +67,7 @@ cdef void _init_tables() except *:
         if k >= LOWER_LIMIT or len(chr(v).encode()) > len(chr(k).encode()):
             raise RuntimeError("kernels._textspec.LOWER breaks the in-place normalisation rule")
         _lower[k] = v
-    global _n_abbrev, _stop_max_bytes, _kw_min, _kw_max, _flag_stop, _flag_nokey
+    global _n_abbrev, _abbrev_max_cps, _stop_max_bytes, _kw_min, _kw_max, _flag_stop, _flag_nokey
     _n_abbrev = len(_spec.ABBREVIATION_HASHES)
     if len(_spec.STOPWORD_HASHES) > STOP_SLOTS // 4 or _n_abbrev > MAX_SET:
         raise RuntimeError("kernels._textspec: too many stopwords or abbreviations for the C table")
@@ -81,6 +82,7 @@ cdef void _init_tables() except *:
     for i, h in enumerate(_spec.ABBREVIATION_HASHES):
         _abbrev[i] = h
     _stop_max_bytes = _spec.STOPWORD_MAX_BYTES
+    _abbrev_max_cps = max(len(a) for a in _spec.ABBREVIATIONS)
     _kw_min = _spec.KEYWORD_MIN_CHARS
     _kw_max = _spec.KEYWORD_MAX_CHARS
     _flag_stop = _spec.FLAG_STOPWORD
@@ -482,28 +484,44 @@ cdef struct SentOut:
     # the word that ends at the last kept character
     Py_ssize_t word_cps
     uint32_t word_first
-    uint64_t word_h
+    Py_ssize_t word_start   # where that word begins in buf
     Py_ssize_t cur_start
 
 
 cdef inline void _s_append(SentOut* o, const uint8_t* src, Py_ssize_t L, uint32_t cp,
                            bint valid) noexcept nogil:
-    cdef uint8_t b[4]
-    cdef uint32_t lc
-    cdef int m, j
-    memcpy(o.buf + o.len, src, L)
-    o.len += L
+    if L == 1:
+        o.buf[o.len] = src[0]
+    else:
+        memcpy(o.buf + o.len, src, L)
     if valid and _is_word(cp):
         if o.word_cps == 0:
             o.word_first = cp
-            o.word_h = FNV_OFFSET
+            o.word_start = o.len
         o.word_cps += 1
-        lc = _lower[cp] if cp < LOWER_LIMIT else cp
-        m = _encode(lc, b)
-        for j in range(m):
-            o.word_h = (o.word_h ^ b[j]) * FNV_PRIME
     else:
         o.word_cps = 0
+    o.len += L
+
+
+cdef uint64_t _word_hash(const uint8_t* s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """Token id of the (valid UTF-8) word s[a:b], lowercased as the tokenizer does."""
+    cdef uint64_t h = FNV_OFFSET
+    cdef uint32_t cp = 0, lc
+    cdef uint8_t buf[4]
+    cdef Py_ssize_t L
+    cdef int m, j
+    while a < b:
+        L = _decode(s, a, b, &cp)
+        if L == 0:
+            L = 1
+            cp = s[a]
+        lc = _lower[cp] if cp < LOWER_LIMIT else cp
+        m = _encode(lc, buf)
+        for j in range(m):
+            h = (h ^ buf[j]) * FNV_PRIME
+        a += L
+    return _fmix64(h)
 
 
 cdef inline void _s_flush(SentOut* o) noexcept nogil:
@@ -533,12 +551,25 @@ cdef void _split(const uint8_t* s, Py_ssize_t n, SentOut* o) noexcept nogil:
     cdef bint pending = False, valid
     cdef uint8_t space = 0x20
     while i < n and not o.oom:
-        L = _decode(s, i, n, &cp)
-        valid = L > 0
-        if not valid:
-            L = 1      # a byte of a lone surrogate from a str: kept as is, decoded back later
-            cp = 0xFFFD
-        role = _sent_role(cp) if valid else K_OTHER
+        if s[i] < 0x80:
+            cp = s[i]
+            L = 1
+            valid = True
+            role = _sent_kind[cp]
+            if role == K_OTHER:        # ASCII letters, digits, most punctuation
+                if pending:
+                    _s_append(o, &space, 1, 0x20, True)
+                    pending = False
+                _s_append(o, s + i, 1, cp, True)
+                i += 1
+                continue
+        else:
+            L = _decode(s, i, n, &cp)
+            valid = L > 0
+            if not valid:
+                L = 1      # a byte of a lone surrogate from a str: kept as is, decoded back later
+                cp = 0xFFFD
+            role = _sent_role(cp) if valid else K_OTHER
         if role == K_BREAK:
             _s_flush(o)
             pending = False
@@ -566,7 +597,10 @@ cdef void _split(const uint8_t* s, Py_ssize_t n, SentOut* o) noexcept nogil:
         if role == K_TERM:
             before_cps = o.word_cps
             before_first = o.word_first
-            before_h = _fmix64(o.word_h)
+            # Only words as short as the longest abbreviation need their id: hashing here, not
+            # on every appended character, keeps the common path a byte copy.
+            before_h = (_word_hash(o.buf, o.word_start, o.len)
+                        if 1 < before_cps <= _abbrev_max_cps else 0)
             _s_append(o, s + i, L, cp, True)
             i += L
             run = 1
