@@ -3,7 +3,9 @@
 The work happens in four stages inside one ``with nogil:`` block, each linear in the input:
 tokenize the HTML into an element stack, a container tree (block-level elements only) and text
 blocks; score every container by the text density, link density and class/id hints of the
-blocks under it; keep the good blocks of the best container; resolve and split the links.
+blocks under it; keep the good blocks of the best container (all of it, boilerplate subtrees
+aside, when the page marks it as the article: <article>, <main>, role=main, itemprop=articleBody);
+resolve and split the links.
 kernels/html_py.py is the line-by-line pure-Python twin; both read kernels/html_rules.py.
 """
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -809,6 +811,9 @@ cdef int64_t start_tag(Ctx* c, int64_t i) noexcept nogil:
                 rneg = True
             elif eq_lower(s, vo, vl, b"main") or eq_lower(s, vo, vl, b"article"):
                 rmain = True
+        elif al == 10 and eq_lower(s, an, al, b"aria-modal"):
+            if eq_lower(s, vo, vl, b"true"):
+                rneg = True  # a modal (consent, newsletter) sits over the page, never in it
         elif al == 8 and eq_lower(s, an, al, b"itemprop"):
             if has_compact(s, vo, vl, b"articlebody", 11):
                 bodyprop = True
@@ -1065,7 +1070,7 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
     cdef Node* nd
     cdef Block* b
     cdef uint8_t* state
-    cdef bint trim = True, semantic
+    cdef bint trim = True
     for i in range(c.nb):
         b = &c.blocks[i]
         v = block_value(b)
@@ -1110,9 +1115,8 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
                     and nd.total > v):
                 best = i
                 v = nd.total
-    # The page marks this container as the article: its opening lines (title, a plain first
-    # sentence) are part of it, so only its tail is trimmed.
-    semantic = (c.nodes[best].flags & NF_SEMANTIC) != 0
+    if c.nodes[best].flags & NF_SEMANTIC:
+        trim = False  # the page marks this container as the article: headline, short lines too
     state = <uint8_t*>malloc(c.nn if c.nn > 0 else 1)
     if state == NULL:
         return -1
@@ -1141,14 +1145,14 @@ cdef int select(Ctx* c, uint8_t* keep) noexcept nogil:
         if link_dense(b):
             continue
         keep[i] = 1
-        if block_value(b) > 0 or edge_ok(b) or (semantic and plain_text(b)):
+        if block_value(b) > 0 or edge_ok(b):
             if first < 0:
                 first = i
             last = i
     free(state)
     if trim:
         for i in range(c.nb):
-            if (i < first and not semantic) or i > last:
+            if i < first or i > last:
                 keep[i] = 0
     return 1
 

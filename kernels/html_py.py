@@ -383,6 +383,9 @@ class _Ctx:
                     rneg = True
                 elif low == b"main" or low == b"article":
                     rmain = True
+            elif an == b"aria-modal":
+                if val.lower() == b"true":
+                    rneg = True  # a modal (consent, newsletter) sits over the page, never in it
             elif an == b"itemprop":
                 if has_compact(val, b"articlebody"):
                     bodyprop = True
@@ -581,9 +584,8 @@ class _Ctx:
                 if (nflags[i] & NF_SEMANTIC and not nflags[i] & (NF_NEG | NF_UNDER_NEG)
                         and total[i] > most):
                     best, most = i, total[i]
-        # The page marks this container as the article: its opening lines (title, a plain first
-        # sentence) are part of it, so only its tail is trimmed.
-        semantic = nflags[best] & NF_SEMANTIC
+        if nflags[best] & NF_SEMANTIC:
+            trim = False  # the page marks this container as the article: headline, short lines too
         state = [0] * nn
         bp = parent[best] if best > 0 else -1
         sib_min = max(_cdiv(score[best] * R.SIB_PCT, 100), R.SIB_MIN)
@@ -607,13 +609,13 @@ class _Ctx:
             if state[b[0]] != 1 or b[3] <= b[2] or link_dense(b):
                 continue
             keep[i] = True
-            if block_value(b) > 0 or edge_ok(b) or (semantic and plain_text(b)):
+            if block_value(b) > 0 or edge_ok(b):
                 if first < 0:
                     first = i
                 last = i
         if trim:
             for i in range(len(blocks)):
-                if (i < first and not semantic) or i > last:
+                if i < first or i > last:
                     keep[i] = False
         self.score, self.total = score, total  # for _debug
         return keep

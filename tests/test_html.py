@@ -64,6 +64,70 @@ def test_main_text_keeps_the_article_and_drops_boilerplate(html):
         assert junk not in r.text, junk
 
 
+def short_article(banner: str) -> bytes:
+    """The local web's article page (agentcore/web/server.py) with a short article."""
+    return page(
+        f'{banner}<header><div class="logo"><a href="/">Notes</a></div><nav class="main-nav">'
+        '<a href="/">Home</a> <a href="/#about">About</a></nav></header>'
+        '<div class="breadcrumbs"><a href="/">Home</a> › Articles › Short one</div>'
+        '<main><article><h1>Short one</h1>'
+        '<p class="byline">By M. Okafor · from the os sources · 4 min read</p>'
+        '<p>Return the current working directory</p><p>Change the current directory</p>'
+        '<p>Does the path exist?</p></article>'
+        '<div class="share">Share: <a href="#">Twitter</a> <a href="#">Email</a></div>'
+        '<nav class="pager"><a href="/a/1.html">« Previous</a> <a href="/a/3.html">Next »</a>'
+        '</nav></main><aside class="sidebar"><section class="newsletter"><h3>Newsletter</h3>'
+        '<p>Get the best articles in your inbox every week — no spam, unsubscribe at any time.'
+        '</p></section></aside><footer><p>© 2024 Notes · All rights reserved</p></footer>')
+
+
+COOKIES = ("<p>We use cookies to improve your experience and to measure traffic. By continuing "
+           "to browse you accept our cookie policy.</p><button>Accept all</button>")
+
+
+@pytest.mark.parametrize("banner", [
+    f'<div class="cookie-banner" role="dialog">{COOKIES}</div>',  # as the local web has it
+    f'<div class="gdpr">{COOKIES}</div>',
+    f'<div id="x1" aria-modal="true">{COOKIES}</div>',
+    f'<div class="banner">{COOKIES}</div>',
+    # no hint at all: a stray line must not beat a short article
+    '<div class="notice"><p>Free shipping on all orders over $50, today only.</p></div>',
+    "",
+])
+def test_short_article_wins_over_cookie_banner(html, banner):
+    r = html.extract(short_article(banner), "http://site-0007.test/articles/2.html")
+    assert r.text == ("Short one\n\nReturn the current working directory\n\n"
+                      "Change the current directory\n\nDoes the path exist?")
+
+
+@pytest.fixture(scope="module")
+def local_web_pages():
+    """(url, body, article) of every page of a 40-site local web that has an article."""
+    from agentcore.web.server import SyntheticWeb
+
+    web = SyntheticWeb(40, (5, 9), seed=3)
+    out = []
+    for truth in web.pages(include_home=False):
+        if truth.kind not in ("ok", "near_duplicate"):
+            continue
+        host, path = truth.url.split("/", 3)[2:]
+        reply = web.respond(host, "/" + path)
+        assert reply.status == 200, truth
+        # the article the page renders (the web's ground truth for its text)
+        out.append((truth.url, reply.body, web._site(truth.site).article_for(truth.index)))
+    return out
+
+
+def test_local_web_articles_are_extracted_without_boilerplate(html, local_web_pages):
+    assert len(local_web_pages) > 200
+    for url, body, article in local_web_pages:
+        text = html.extract(body, url).text
+        assert "We use cookies" not in text, url
+        assert article.paragraphs[0].split(". ")[0] in text, url  # the first sentence
+        # exactly the headline and the paragraphs: no byline, share bar, pager or sidebar
+        assert text == "\n\n".join((article.title, *article.paragraphs)), url
+
+
 def test_links_are_resolved_and_split_by_site(html):
     r = html.extract(ARTICLE, "https://www.example.com/news/2024/budget.html")
     assert r.links_internal == ["https://www.example.com/", "https://www.example.com/news",
