@@ -37,13 +37,9 @@ SUMMARY_SCHEMA = {
     "required": ["category", "summary"],
 }
 SYSTEM_PROMPT = (
-    "You describe websites. Given a site's keywords and an excerpt, answer with JSON: "
-    '"category", one of: ' + ", ".join(CATEGORIES) + '; and "summary", one sentence saying '
-    "what the site is about.\n"
-    "Example: Keywords: unittest, test, case, assert, runner. Excerpt: A test case is created by "
-    "subclassing unittest.TestCase.\n"
-    '{"category": "testing", "summary": "A site about writing and running Python unit tests '
-    'with the unittest module."}')
+    "You describe websites about Python. Read the site's keywords and excerpt, then answer "
+    'with JSON: "category" (one of: ' + ", ".join(CATEGORIES) + ') and "summary" (one sentence '
+    "in your own words on what the site covers).")
 
 
 class Pipeline:
@@ -273,7 +269,8 @@ class Pipeline:
             excerpts.sort(key=len, reverse=True)
             text = " ".join(excerpts[:2])[:300]
             sw.data["llm_t0"][a] = time.monotonic()
-            sw.data["prompt"][a] = f"Keywords: {', '.join(k for k, _ in kws)}. Excerpt: {text}"
+            sw.data["prompt"][a] = (f"Site: {sw.data['title'][a] or host}\n"
+                                    f"Keywords: {', '.join(k for k, _ in kws)}\nExcerpt: {text}")
 
     # ---- rows ---------------------------------------------------------------------------------
 
