@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,9 +30,42 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the local web")
 
 
+class DemoRun:
+    """What one demo run did: its run id, store location, wall time, counts and the pipeline."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
 def run(args) -> int:
-    from .fetch import FetchConfig
+    """The CLI: run (or resume) the demo with a live display, then print the summary."""
     from .progress import Progress
+
+    out = execute(args, progress_factory=lambda title, extra: Progress(title, extra=extra))
+    if out is None:
+        return 1
+    c = out.counts
+    rows = [
+        ("run", out.run_id), ("database", out.where), ("wall", f"{out.wall:.1f} s"),
+        ("agents", f"{out.result.agents:,d}"),
+        ("sites stored", f"{c.get('sites', 0):,d}"),
+        ("pages stored", f"{c.get('pages', 0):,d}"),
+        ("keywords", f"{c.get('keywords', 0):,d}"),
+        ("near-duplicate pairs", f"{c.get('near_dups', 0):,d}"),
+        ("LLM summaries", f"{c.get('llm_results', 0):,d}"),
+        ("failures recorded", f"{c.get('failures', 0):,d}"),
+        ("pages/s", f"{out.stats.get('pages_ok', 0) / out.wall:.1f}"),
+        ("summaries/s", f"{out.stats.get('llm_ok', 0) / out.wall:.2f}"),
+        ("report", str(out.report)),
+    ]
+    rows += [(f"  failed: {reason}", f"{n:,d}") for reason, n in out.failure_reasons.items()]
+    out.progress.summary("agentcore demo", rows)
+    return 0
+
+
+def execute(args, progress_factory=None) -> DemoRun | None:
+    """Serve the local web, run the pipeline into the store, write the report."""
+    from .fetch import FetchConfig
     from .store import open_store
 
     config = {"sites": args.sites, "pages": args.pages, "seed": args.seed, "corpus": args.corpus,
@@ -44,7 +76,8 @@ def run(args) -> int:
         prev = store.latest_unfinished_run()
         if prev is None:
             print(f"nothing to resume: every run in {where} is finished", file=sys.stderr)
-            return 1
+            store.close()
+            return None
         run_id = prev.run_id
         saved = prev.config or {}
         for k in ("sites", "pages", "seed", "corpus"):
@@ -60,7 +93,6 @@ def run(args) -> int:
     # the local web in its own process: serving must not share this process's GIL
     web = ProcessServer(n_sites=args.sites, seed=args.seed, corpus=args.corpus,
                         slow_seconds=6 * args.timeout).start()
-    web_model = web.web
     engine = None
     try:
         if not args.no_llm:
@@ -74,42 +106,47 @@ def run(args) -> int:
                                 total_timeout=2 * args.timeout, connect_timeout=args.timeout)
         pipe = Pipeline(store, run_id, engine=engine, max_pages=args.pages,
                         fetch_config=fetch_cfg, resume=args.resume)
-        hosts = web.host_map()
-        progress = Progress(f"agentcore demo: {len(web_model.hosts)} sites",
-                            extra=lambda: _extra_rows(pipe, engine))
+        title = f"agentcore demo: {len(web.web.hosts)} sites"
+        progress = (progress_factory or _Quiet)(title, lambda: _extra_rows(pipe, engine))
         t0 = time.monotonic()
         with progress:
-            res = asyncio.run(pipe.run(web_model.home_urls(), hosts=hosts, progress=progress.update,
-                                       progress_interval=0.25))
+            res = asyncio.run(pipe.run(web.web.home_urls(), hosts=web.host_map(),
+                                       progress=progress.update, progress_interval=0.25))
         wall = time.monotonic() - t0
         stats = dict(pipe.stats)
         stats.update(wall_time_s=wall, agents=res.agents)
+        if engine is not None:
+            stats["llm"] = engine.metrics()
         store.finish_run(run_id, stats)
         store.flush()
-        counts = store.counts(run_id)
-        report_path = _report(store, run_id, pipe, args.report, wall)
-        rows = [
-            ("run", run_id), ("database", where), ("wall", f"{wall:.1f} s"),
-            ("agents", f"{res.agents:,d}"),
-            ("sites stored", f"{counts.get('sites', 0):,d}"),
-            ("pages stored", f"{counts.get('pages', 0):,d}"),
-            ("keywords", f"{counts.get('keywords', 0):,d}"),
-            ("near-duplicate pairs", f"{counts.get('near_dups', 0):,d}"),
-            ("LLM summaries", f"{counts.get('llm_results', 0):,d}"),
-            ("failures recorded", f"{counts.get('failures', 0):,d}"),
-            ("pages/s", f"{stats.get('pages_ok', 0) / wall:.1f}"),
-            ("summaries/s", f"{stats.get('llm_ok', 0) / wall:.2f}"),
-            ("report", str(report_path)),
-        ]
-        for reason, n in store.failure_reasons(run_id).items():
-            rows.append((f"  failed: {reason}", f"{n:,d}"))
-        progress.summary("agentcore demo", rows)
-        return 0
+        return DemoRun(run_id=run_id, where=where, wall=wall, result=res, stats=stats,
+                       counts=store.counts(run_id), failure_reasons=store.failure_reasons(run_id),
+                       report=_report(store, run_id, pipe, args.report, wall), pipeline=pipe,
+                       progress=progress)
     finally:
         web.stop()
         if engine is not None:
             engine.close()
         store.close()
+
+
+class _Quiet:
+    """A progress display that shows nothing (for the bench command)."""
+
+    def __init__(self, *a):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def update(self, swarm):
+        pass
+
+    def summary(self, title, rows):
+        pass
 
 
 def _extra_rows(pipe, engine) -> list[tuple[str, str]]:
