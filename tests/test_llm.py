@@ -104,8 +104,6 @@ def test_budget_lease_takes_cores_from_the_engine():
 
 def test_budget_never_leaves_the_engine_without_a_core():
     b = budget_mod.CpuBudget(total=2)
-    entered = threading.Event()
-    release = threading.Event()
     order = []
 
     def second():
@@ -121,7 +119,6 @@ def test_budget_never_leaves_the_engine_without_a_core():
         order.append("first")
     t.join(5)
     assert order == ["first", "second"]
-    del entered, release
 
 
 def test_budget_settings_from_environment(monkeypatch):

@@ -10,7 +10,7 @@ Importing this package is light; llama_cpp and numpy load when an :class:`Engine
 from __future__ import annotations
 
 __all__ = [
-    "Engine", "Result", "LLMError", "LLMAction", "CpuBudget", "default_budget",
+    "Engine", "Result", "LLMError", "LLMAction", "llm_action", "CpuBudget", "default_budget",
     "resolve_model", "ModelNotFound", "ModelCorrupt",
 ]
 
@@ -19,6 +19,7 @@ _LAZY = {
     "Result": "agentcore.llm.engine",
     "LLMError": "agentcore.llm.engine",
     "LLMAction": "agentcore.llm.action",
+    "llm_action": "agentcore.llm.action",
     "CpuBudget": "agentcore.llm.budget",
     "default_budget": "agentcore.llm.budget",
     "resolve_model": "agentcore.llm.model",

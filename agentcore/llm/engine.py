@@ -131,7 +131,8 @@ class Engine:
                  n_ctx_per_seq: int = 512, n_batch: int = 1024, n_ubatch: int = 512,
                  n_threads: int | None = None, budget: CpuBudget | None = None,
                  requantize: str | None = "q8_0", max_prefixes: int = 4, overflow: str = "error",
-                 grammar_top_k: int = 64, flash_attn: bool = False, start: bool = True):
+                 grammar_top_k: int = 64, flash_attn: bool = False, kv_unified: bool = False,
+                 start: bool = True):
         from agentcore.llm.model import resolve_model
 
         if not 1 <= n_slots <= MAX_SEQUENCES - max_prefixes:
@@ -159,7 +160,9 @@ class Engine:
         cp.n_ctx = n_ctx_per_seq * n_seq
         cp.n_batch = n_batch
         cp.n_ubatch = min(n_ubatch, n_batch)
-        cp.kv_unified = False  # one KV stream per sequence: attention cost stays per-sequence
+        # One KV stream per sequence (the default): attention cost stays per sequence instead of
+        # growing with every slot's cells, which is what makes 64-256 slots pay off.
+        cp.kv_unified = kv_unified
         cp.flash_attn_type = 1 if flash_attn else 0
         self._threads = n_threads or self.budget.llm_threads_now()
         cp.n_threads = cp.n_threads_batch = self._threads
@@ -275,6 +278,10 @@ class Engine:
         else:
             tokens = self.tokenize(prompt)
             plen = 0
+        if not tokens:
+            with self._lock:
+                self._m_submit["requests_rejected"] += 1
+            return self._resolved(fut, Result(finish_reason="error", error="empty prompt: nothing to continue"))
         # The last prompt token must be decoded by the sequence itself so it gets logits.
         plen = min(plen, len(tokens) - 1)
         if plen < 8 or self.max_prefixes == 0:
@@ -287,9 +294,9 @@ class Engine:
                 tokens = tokens[:plen] + tokens[len(tokens) - keep:]
                 req.truncated = True
             else:
-                why = (f"prompt too long: {len(tokens)} prompt tokens + max_tokens={req.max_tokens} exceed "
-                       f"the {limit}-token context of a sequence; shorten the prompt, lower max_tokens, "
-                       "raise Engine(n_ctx_per_seq=...)")
+                # A stable text (numbers are in Result.prompt_tokens): swarms intern error reasons.
+                why = (f"prompt too long: prompt tokens + max_tokens exceed the {limit}-token context of "
+                       "a sequence; shorten the prompt, lower max_tokens, raise Engine(n_ctx_per_seq=...)")
                 if overflow == "error":
                     why += " or pass overflow='truncate'"
                 with self._lock:
@@ -743,7 +750,7 @@ class Engine:
         seq.gen.append(tok)
         seq.pieces.append(self._piece(tok))
         if req.stop:
-            text = b"".join(seq.pieces).decode("utf-8", "ignore")
+            text = b"".join(seq.pieces).decode("utf-8", "replace")
             for st in req.stop:
                 if st in text:
                     self._finish(seq, "stop", cut=text.index(st))

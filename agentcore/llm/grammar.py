@@ -3,8 +3,8 @@
 llama.cpp's grammar sampler in a sampler chain checks all 49,152 vocabulary entries every step
 (7-10 ms per token per sequence, more than the batched decode itself). Here the engine takes the
 ``top_k`` highest logits, lets the grammar sampler mask only those (``llama_sampler_apply`` on a
-small candidate array), and keeps the best survivor; only when none survives does it check the
-whole vocabulary. Under greedy decoding this picks exactly the token the full check would (the
+small candidate array), and keeps the best survivor; only when none survives does it widen to
+the top 1,024 and then to the whole vocabulary. Under greedy decoding this picks exactly the token the full check would (the
 best valid token is either among the top K or found by the fallback).
 
 The grammar itself comes from llama-cpp-python's JSON-schema-to-GBNF converter; the finished text
@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 DEFAULT_TOP_K = 64
+SECOND_TIER = 1024
 
 
 class SchemaError(ValueError):
@@ -60,17 +61,20 @@ def _tighten(schema):
 
 
 class CandidateScratch:
-    """Reusable candidate arrays (top-K and full vocabulary) for one engine thread."""
+    """Reusable candidate arrays (top-K tiers and the full vocabulary) for one engine thread."""
 
     def __init__(self, llama_cpp, n_vocab: int, top_k: int = DEFAULT_TOP_K):
         import numpy as np
 
         self.llama_cpp = llama_cpp
         self.n_vocab = n_vocab
-        self.top_k = min(top_k, n_vocab)
+        # Widen in steps before the full check: a structural token the model ranks low ("," or a
+        # closing quote) is usually within the top thousand, at a tenth of the full check's cost.
+        self.tiers = [k for k in (min(top_k, n_vocab), min(SECOND_TIER, n_vocab)) if k < n_vocab]
+        self.tiers = sorted(set(self.tiers))
         self._dtype = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
         assert self._dtype.itemsize == ctypes.sizeof(llama_cpp.llama_token_data)
-        self.small = np.zeros(self.top_k, self._dtype)
+        self.bufs = {k: np.zeros(k, self._dtype) for k in self.tiers}
         self.full = np.zeros(n_vocab, self._dtype)
         self.full_ids = np.arange(n_vocab, dtype=np.int32)
         self._arr = llama_cpp.llama_token_data_array()
@@ -100,41 +104,46 @@ class GrammarMatcher:
     def pick(self, row, temperature: float, rng) -> int | None:
         """Best allowed token for logits ``row`` (greedy), or a sample among allowed ones.
 
-        Returns None if the grammar allows no token at all (a dead end).
+        Candidates are checked best-first in widening tiers (top K, top 1024, everything), so the
+        greedy pick equals what a full-vocabulary grammar check would choose. Returns None if the
+        grammar allows no token at all (a dead end).
         """
         import numpy as np
 
         sc = self.scratch
-        k = sc.top_k
-        top = np.argpartition(row, -k)[-k:]
-        top = top[np.argsort(row[top])[::-1]]
-        buf = sc.small
-        buf["id"] = top
-        buf["logit"] = row[top]
-        buf["p"] = 0.0
-        masked = sc.mask(self.sampler, buf, k)
-        ok = np.isfinite(masked)
-        ids = buf["id"]
-        if not ok.any():
-            # None of the top K fits the grammar (e.g. a closing quote ranked low): check them all.
-            self.fallbacks += 1
-            buf = sc.full
-            buf["id"] = sc.full_ids
-            buf["logit"] = row
+        for k in sc.tiers:
+            top = np.argpartition(row, -k)[-k:]
+            top = top[np.argsort(row[top])[::-1]]
+            buf = sc.bufs[k]
+            buf["id"] = top
+            buf["logit"] = row[top]
             buf["p"] = 0.0
-            masked = sc.mask(self.sampler, buf, sc.n_vocab)
+            masked = sc.mask(self.sampler, buf, k)
             ok = np.isfinite(masked)
-            if not ok.any():
-                return None
-            ids = buf["id"]
-        valid_ids = ids[ok]
-        valid_logits = masked[ok].astype(np.float64)
+            if ok.any():
+                return self._choose(buf["id"][ok], masked[ok], temperature, rng)
+            self.fallbacks += 1
+        buf = sc.full
+        buf["id"] = sc.full_ids
+        buf["logit"] = row
+        buf["p"] = 0.0
+        masked = sc.mask(self.sampler, buf, sc.n_vocab)
+        ok = np.isfinite(masked)
+        if not ok.any():
+            return None
+        return self._choose(buf["id"][ok], masked[ok], temperature, rng)
+
+    @staticmethod
+    def _choose(ids, logits, temperature, rng) -> int:
+        import numpy as np
+
+        logits = logits.astype(np.float64)
         if temperature <= 0.0:
-            return int(valid_ids[int(np.argmax(valid_logits))])
-        z = (valid_logits - valid_logits.max()) / temperature
+            return int(ids[int(np.argmax(logits))])
+        z = (logits - logits.max()) / temperature
         p = np.exp(z)
         p /= p.sum()
-        return int(valid_ids[int(rng.choice(len(p), p=p))])
+        return int(ids[int(rng.choice(len(p), p=p))])
 
     def accept(self, token: int) -> None:
         """Advance the grammar; only ever called with a token :meth:`pick` returned (others throw)."""
