@@ -372,6 +372,28 @@ class Swarm:
     def _finished(self) -> bool:
         return self._core.n_done >= self._core.size
 
+    def _turns(self, progress, progress_interval: float, clear):
+        """The driver shared by ``run`` and ``run_async``: one tick per turn, then yields how
+        long to wait for a completion (0: go on at once, inf: until woken); ends when every
+        agent is terminal."""
+        inf = float("inf")
+        next_progress = time.monotonic() + progress_interval
+        while True:
+            clear()
+            now = time.monotonic()
+            n_disp, earliest = self._cycle(now)
+            if self._finished():
+                return
+            if progress is not None and now >= next_progress:
+                progress(self)
+                next_progress = now + progress_interval
+            if self._events or len(self._one[0]):
+                yield 0.0
+                continue
+            if n_disp == 0 and not any(self._inflight) and earliest == inf:
+                self._stalled()
+            yield min(earliest, next_progress if progress else inf) - time.monotonic()
+
     def run(self, progress: Callable[["Swarm"], None] | None = None,
             progress_interval: float = 0.25) -> RunResult:
         """Run until every agent is DONE or FAILED; ``progress(swarm)`` is called periodically."""
@@ -382,23 +404,10 @@ class Swarm:
         wake = threading.Event()
         self._notify = wake.set
         t0 = time.monotonic()
-        next_progress = t0 + progress_interval
         try:
-            while True:
-                wake.clear()
-                now = time.monotonic()
-                n_disp, earliest = self._cycle(now)
-                if self._finished():
-                    break
-                if progress is not None and now >= next_progress:
-                    progress(self)
-                    next_progress = now + progress_interval
-                if self._events or len(self._one[0]):
-                    continue
-                if n_disp == 0 and not any(self._inflight) and earliest == float("inf"):
-                    self._stalled()
-                wait = min(earliest, next_progress if progress else float("inf")) - time.monotonic()
-                wake.wait(None if wait == float("inf") else max(0.0, wait))
+            for wait in self._turns(progress, progress_interval, wake.clear):
+                if wait > 0:
+                    wake.wait(None if wait == float("inf") else wait)
         finally:
             self._notify = _noop
         return self._result(t0, progress)
@@ -423,26 +432,13 @@ class Swarm:
 
         self._notify = notify
         t0 = time.monotonic()
-        next_progress = t0 + progress_interval
         try:
-            while True:
-                wake.clear()
-                now = time.monotonic()
-                n_disp, earliest = self._cycle(now)
-                if self._finished():
-                    break
-                if progress is not None and now >= next_progress:
-                    progress(self)
-                    next_progress = now + progress_interval
-                if self._events or len(self._one[0]):
+            for wait in self._turns(progress, progress_interval, wake.clear):
+                if wait <= 0:
                     await asyncio.sleep(0)
-                    continue
-                if n_disp == 0 and not any(self._inflight) and earliest == float("inf"):
-                    self._stalled()
-                wait = min(earliest, next_progress if progress else float("inf")) - time.monotonic()
-                if wait == float("inf"):
+                elif wait == float("inf"):
                     await wake.wait()
-                elif wait > 0:
+                else:
                     try:
                         await asyncio.wait_for(wake.wait(), wait)
                     except (asyncio.TimeoutError, TimeoutError):
