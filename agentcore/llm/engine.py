@@ -29,8 +29,14 @@ Policies (documented, tested):
   a single sequence that still cannot fit fails with an error result.
 * Every request ends with a :class:`Result` (``error`` set on failure); nothing a request does
   stops the engine. ``close()`` resolves whatever is still queued with ``finish_reason="cancelled"``.
-* Greedy output (``temperature=0``, the default) is deterministic; with ``temperature > 0`` a
-  fixed ``seed`` gives the same text for the same prompt.
+* Greedy output (``temperature=0``, the default) is deterministic, and the same whether the request
+  ran alone or batched with others (tested); with ``temperature > 0`` a fixed ``seed`` gives the
+  same text for the same prompt.
+* Future callbacks run on the engine thread, between decode steps: keep them short (the swarm's
+  :class:`~agentcore.llm.action.LLMAction` only posts a completion).
+* Threads: ``n_threads`` fixed, or (default) re-read from the shared
+  :class:`~agentcore.llm.budget.CpuBudget` before every decode, so kernel batches holding a lease
+  take cores from the engine instead of oversubscribing them.
 """
 from __future__ import annotations
 
