@@ -35,6 +35,7 @@ SUMMARY_SCHEMA = {
         "summary": {"type": "string", "maxLength": 120},
     },
     "required": ["category", "summary"],
+    "additionalProperties": False,
 }
 SYSTEM_PROMPT = (
     "You describe websites about Python. Read the site's keywords and excerpt, then answer "
