@@ -30,15 +30,9 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     sw.add_argument("--batch", type=int, default=250_000, help="agents per action call")
 
     demo = sub.add_parser("demo", help="the scrape-analyze-store swarm demo (embedded defaults)")
-    try:
-        from . import demo as demo_mod
-    except ImportError:
-        demo_mod = None
-    if demo_mod is not None:
-        demo_mod.add_arguments(demo)
-    else:
-        demo.add_argument("--agents", type=int, default=1_000_000)
-        demo.add_argument("--batch", type=int, default=250_000)
+    from . import demo as demo_mod
+
+    demo_mod.add_arguments(demo)
 
     bench = sub.add_parser("bench", help="benchmarks with ratios against the anchors")
     areas = bench.add_subparsers(dest="area", required=True)
@@ -53,7 +47,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
-    if args.command == "swarm" or (args.command == "demo" and not hasattr(args, "sites")):
+    if args.command == "swarm":
         from .swarm_demo import run_swarm_demo
 
         return run_swarm_demo(args.agents, args.batch)
