@@ -116,9 +116,10 @@ class Batch:
     succeed). External actions report each agent later with ``complete`` from any thread.
     """
 
-    __slots__ = ("ids", "attempts", "state", "swarm", "_codes", "_reasons")
+    __slots__ = ("ids", "attempts", "state", "swarm", "_codes", "_reasons", "_act")
 
-    def __init__(self, swarm: "Swarm", state: str, ids: array, attempts: array):
+    def __init__(self, swarm: "Swarm", state: str, ids: array, attempts: array, act: int = -1):
+        self._act = act  # an external action's index: its completions release its capacity
         self.swarm = swarm
         self.state = state
         self.ids = ids
@@ -155,16 +156,16 @@ class Batch:
             code, rs = ERROR, self.swarm.reason_id(error)
         else:
             code, rs = (OK if outcome is None else self.swarm.outcome_code(outcome)), 0
-        self.swarm._post_one(self.ids[j], self.attempts[j], code, rs)
+        self.swarm._post_one(self.ids[j], self.attempts[j], code, rs, self._act)
 
     def complete_all(self, error: str | None = None) -> None:
         """Report every agent of the batch at once (ok, or the same error for all)."""
+        n = len(self.ids)
         if error is None:
-            self.swarm._post(self.ids, self.attempts, None, None)
+            self.swarm._post(self.ids, self.attempts, None, None, self._act, n)
         else:
-            n = len(self.ids)
             self.swarm._post(self.ids, self.attempts, array("i", [ERROR]) * n,
-                             array("i", [self.swarm.reason_id(error)]) * n)
+                             array("i", [self.swarm.reason_id(error)]) * n, self._act, n)
 
     def _finish(self) -> None:
         self.swarm._post(self.ids, self.attempts, self._codes, self._reasons)

@@ -328,7 +328,7 @@ class Swarm:
         else:
             with self._ev_lock:
                 self._inflight[k] += len(ids)
-            b = _ExternalBatch(self, name, ids, ats, k)
+            b = Batch(self, name, ids, ats, act=k)
             try:
                 act.fn.start(b)
             except Exception as exc:  # the engine refused the whole batch: those agents fail
@@ -474,34 +474,6 @@ class Swarm:
 
     def __exit__(self, *exc):
         self.close()
-
-
-class _ExternalBatch(Batch):
-    """A Batch whose completions also release the action's capacity."""
-
-    __slots__ = ("_act",)
-
-    def __init__(self, swarm, state, ids, attempts, act):
-        super().__init__(swarm, state, ids, attempts)
-        self._act = act
-
-    def complete(self, j, outcome=None, error=None):
-        sw = self.swarm
-        if error is not None:
-            code, rs = -1, sw.reason_id(error)
-        else:
-            code, rs = (0 if outcome is None else sw.outcome_code(outcome)), 0
-        sw._post_one(self.ids[j], self.attempts[j], code, rs, self._act)
-
-    def complete_all(self, error=None):
-        n = len(self.ids)
-        if error is None:
-            self.swarm._post(self.ids, self.attempts, None, None)
-        else:
-            self.swarm._post(self.ids, self.attempts, array("i", [-1]) * n,
-                             array("i", [self.swarm.reason_id(error)]) * n)
-        with self.swarm._ev_lock:
-            self.swarm._inflight[self._act] -= n
 
 
 def _noop():
