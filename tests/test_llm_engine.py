@@ -273,3 +273,29 @@ def test_swarm_of_agents_uses_the_engine(engine):
         assert swarm.data["llm"][aid].ok and swarm.data["llm"][aid].text.strip()
         assert isinstance(swarm.data["kind"][aid].value["people"], bool)
     assert swarm.state_of(24) == "FAILED" and "prompt too long" in swarm.reason_of(24)
+
+
+def test_grammar_keeps_raw_control_characters_out_of_json_strings(engine):
+    """A raw newline inside a JSON string is invalid JSON: the grammar must never offer it."""
+    import numpy as np
+
+    from agentcore.llm.grammar import CandidateScratch, GrammarMatcher, schema_to_gbnf
+
+    gbnf = schema_to_gbnf({"type": "object", "properties": {"s": {"type": "string"}},
+                           "required": ["s"], "additionalProperties": False})
+    scratch = CandidateScratch(engine._ll, engine.n_vocab)
+    matcher = GrammarMatcher(engine._ll, engine._vocab, gbnf, scratch)
+    try:
+        for tok in engine.tokenize('{"s": "ab'):
+            matcher.accept(tok)
+        newline, tab = engine.tokenize("\n")[-1], engine.tokenize("\t")[-1]
+        letter = engine.tokenize("c")[-1]
+        row = np.zeros(engine.n_vocab, np.float32)
+        row[newline], row[tab], row[letter] = 30.0, 20.0, 10.0
+        assert engine.detokenize([newline]) == "\n"
+        assert matcher.pick(row, 0.0, None) == letter
+        escaped = engine.tokenize("\\n")  # the escape sequence itself stays allowed
+        row[escaped[-2] if len(escaped) > 1 else escaped[-1]] = 25.0
+        assert matcher.pick(row, 0.0, None) != newline
+    finally:
+        matcher.free()

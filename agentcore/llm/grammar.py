@@ -34,9 +34,22 @@ def schema_to_gbnf(schema: dict | str) -> str:
         schema = json.loads(schema)
     text = json.dumps(_tighten(schema))
     try:
-        return json_schema_to_gbnf(text)
+        gbnf = json_schema_to_gbnf(text)
     except Exception as exc:  # the converter raises bare Exceptions on unsupported schemas
         raise SchemaError(f"cannot build a grammar from this JSON schema ({exc}); simplify the schema") from exc
+    return _strict_string_chars(gbnf)
+
+
+# JSON (RFC 8259, section 7) forbids raw control characters U+0000-U+001F inside strings, but
+# llama-cpp-python's converter writes the string character class as ``[^"\\]``: the model could
+# emit a raw newline or tab inside a summary and json.loads rejects the whole answer. Upstream
+# llama.cpp's converter excludes them (and DEL); do the same.
+_LOOSE_CHAR = '[^"\\\\]'
+_STRICT_CHAR = '[^"\\\\\\x7F\\x00-\\x1F]'
+
+
+def _strict_string_chars(gbnf: str) -> str:
+    return gbnf.replace(_LOOSE_CHAR, _STRICT_CHAR)
 
 
 _MAX_ENUM_RANGE = 1000
