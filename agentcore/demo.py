@@ -12,7 +12,7 @@ DEFAULT_REPORT = "agentcore-report.html"
 
 def add_arguments(p) -> None:
     p.add_argument("--sites", type=int, default=500, help="sites of the local web (default 500)")
-    p.add_argument("--pages", type=int, default=30, help="page agents per site at most (default 30)")
+    p.add_argument("--pages", type=int, default=32, help="page agents per site at most (default 32)")
     p.add_argument("--db", default=DEFAULT_DB,
                    help=f"SQLite file (default ./{DEFAULT_DB}) or a postgresql:// URL")
     p.add_argument("--model", default=None,

@@ -32,15 +32,30 @@ SUMMARY_SCHEMA = {
     "type": "object",
     "properties": {
         "category": {"type": "string", "enum": CATEGORIES},
-        "summary": {"type": "string", "maxLength": 120},
+        # minLength keeps the 135M model from answering with one word ("Python"); maxLength
+        # bounds the tokens an answer can take (see llm_max_tokens).
+        "summary": {"type": "string", "minLength": 16, "maxLength": 100},
     },
     "required": ["category", "summary"],
     "additionalProperties": False,
 }
+# The system prompt is the shared prefix the engine computes once for all 500 sites, so its two
+# worked examples cost nothing per site; they are what turns the small model's answers from
+# "home" or "Python" into sentences and its categories from always "web" into the right one.
 SYSTEM_PROMPT = (
-    "You describe websites about Python. Read the site's keywords and excerpt, then answer "
-    'with JSON: "category" (one of: ' + ", ".join(CATEGORIES) + ') and "summary" (one sentence '
-    "in your own words on what the site covers).")
+    "You label websites about Python. Given a site's keywords and a sentence from it, reply with "
+    'JSON: "category" (one of: ' + ", ".join(CATEGORIES) + ') and "summary" (one sentence saying '
+    "what the site covers, in your own words).\n"
+    "Example: Keywords: socket, connect, tcp, port, timeout\n"
+    "Text: Create a connection to a TCP service listening on the given address.\n"
+    '{"category": "networking", "summary": "Notes on opening TCP socket connections with timeouts."}\n'
+    "Example: Keywords: decimal, rounding, precision, context\n"
+    "Text: The result is rounded to the precision of the current context.\n"
+    '{"category": "math", "summary": "How decimal arithmetic rounds results to the context precision."}')
+#: Per-site prompt size: keywords and characters of the site's best excerpt. Every prompt token is
+#: compute on the engine's critical path (500 sites x ~60 tokens), so the prompt stays short.
+PROMPT_KEYWORDS = 6
+PROMPT_CHARS = 140
 
 
 class Pipeline:
@@ -61,8 +76,8 @@ class Pipeline:
         sites whose LLM call finished (their result or failure is durable).
     """
 
-    def __init__(self, store, run_id: str, *, engine=None, max_pages: int = 30,
-                 fetch_config=None, resume: bool = False, llm_max_tokens: int = 80,
+    def __init__(self, store, run_id: str, *, engine=None, max_pages: int = 32,
+                 fetch_config=None, resume: bool = False, llm_max_tokens: int = 128,
                  keywords: int = 8):
         self.store = store
         self.run_id = run_id
@@ -266,12 +281,13 @@ class Pipeline:
             if host in self.llm_done or not kws:
                 batch.set_outcome(j, "skip_llm")
                 continue
-            # the two longest excerpts carry the most of the site's top sentences
-            excerpts.sort(key=len, reverse=True)
-            text = " ".join(excerpts[:2])[:300]
+            # the longest excerpt carries the most of the site's top-weighted sentences
+            text = max(excerpts, key=len, default="")
+            if len(text) > PROMPT_CHARS:
+                text = text[:PROMPT_CHARS].rsplit(" ", 1)[0]
             sw.data["llm_t0"][a] = time.monotonic()
-            sw.data["prompt"][a] = (f"Site: {sw.data['title'][a] or host}\n"
-                                    f"Keywords: {', '.join(k for k, _ in kws)}\nExcerpt: {text}")
+            sw.data["prompt"][a] = (f"Keywords: {', '.join(k for k, _ in kws[:PROMPT_KEYWORDS])}\n"
+                                    f"Text: {text}")
 
     # ---- rows ---------------------------------------------------------------------------------
 

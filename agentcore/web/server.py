@@ -70,6 +70,9 @@ HOSTILE_SHARES: dict[str, float] = {
     "binary_as_html": 0.002,
 }
 
+#: Content pages per site, drawn uniformly: 500 sites give about 11,000 pages, of which about
+#: 5% are hostile by design, so a default run stores more than 10,000.
+DEFAULT_PAGES = (12, 32)
 SSRF_TARGET = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
 OFFSITE_TARGET = "http://offsite.example.com/landing?from={host}"
 
@@ -243,7 +246,7 @@ class SyntheticWeb:
     def __init__(
         self,
         n_sites: int = 500,
-        pages_per_site: tuple[int, int] = (10, 30),
+        pages_per_site: tuple[int, int] = DEFAULT_PAGES,
         seed: int = 0,
         hostile: bool = True,
         slow_seconds: float = 30.0,
@@ -949,7 +952,7 @@ class ProcessServer:
     deterministic, so `server.web` answers for the child's pages.
     """
 
-    def __init__(self, n_sites: int = 500, pages_per_site: tuple[int, int] = (10, 30),
+    def __init__(self, n_sites: int = 500, pages_per_site: tuple[int, int] = DEFAULT_PAGES,
                  seed: int = 0, hostile: bool = True, slow_seconds: float = 30.0,
                  corpus: str | None = None, host: str = "127.0.0.1", port: int = 0,
                  warm: bool = True):
@@ -1045,7 +1048,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m agentcore.web.server", description=main.__doc__)
     ap.add_argument("--sites", type=int, default=500)
-    ap.add_argument("--pages", type=int, nargs=2, default=(10, 30), metavar=("MIN", "MAX"))
+    ap.add_argument("--pages", type=int, nargs=2, default=DEFAULT_PAGES, metavar=("MIN", "MAX"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
