@@ -44,7 +44,8 @@ def test_greedy_output_matches_llama_cpp_python(engine):
 
     prompt = "The capital of France is"
     ours = engine.generate(prompt=prompt, max_tokens=12)
-    ref = Llama(model_path=str(engine.model_path), n_ctx=256, n_threads=2, verbose=False)
+    ref = Llama(model_path=str(engine.model_path), n_ctx=256, n_threads=2, verbose=False,
+                flash_attn=True)  # the engine default
     theirs = ref.create_completion(prompt, max_tokens=12, temperature=0.0)
     del ref
     assert ours.ok and ours.completion_tokens == 12 and ours.finish_reason == "length"

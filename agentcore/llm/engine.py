@@ -131,13 +131,21 @@ class Engine:
         Default prompt-too-long policy: ``"error"`` or ``"truncate"`` (see the module docstring).
     grammar_top_k:
         Candidates checked against a JSON-schema grammar before the full-vocabulary fallback.
+    flash_attn:
+        llama.cpp's fused attention. On by default: with 64 sequences of ~300 cells each it
+        decodes 12-23% more tokens/s on the 2-core CPU (llama-batched-bench: 224 -> 276
+        generated tok/s at 64 in flight); greedy output can differ from the unfused kernel in
+        rare near-ties.
+    kv_unified:
+        One KV stream for all sequences instead of one each (attention then spans every slot's
+        cells; slower here, kept for experiments).
     """
 
     def __init__(self, model: str | os.PathLike | None = None, *, n_slots: int = 64,
                  n_ctx_per_seq: int = 512, n_batch: int = 1024, n_ubatch: int = 512,
                  n_threads: int | None = None, budget: CpuBudget | None = None,
                  requantize: str | None = "q8_0", max_prefixes: int = 4, overflow: str = "error",
-                 grammar_top_k: int = 64, flash_attn: bool = False, kv_unified: bool = False,
+                 grammar_top_k: int = 64, flash_attn: bool = True, kv_unified: bool = False,
                  start: bool = True):
         from agentcore.llm.model import resolve_model
 
