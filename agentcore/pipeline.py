@@ -18,6 +18,7 @@ built from the store once its pages are durable, so a resumed run builds the sam
 from __future__ import annotations
 
 import base64
+import contextlib
 import time
 from collections import Counter
 
@@ -82,6 +83,9 @@ class Pipeline:
         self.store = store
         self.run_id = run_id
         self.engine = engine
+        # Kernel batches lease a core from the engine's CPU budget while they run, so llama.cpp
+        # drops to the cores left instead of spin-waiting against them (agentcore.llm.budget).
+        self.budget = getattr(engine, "budget", None)
         self.max_pages = max_pages
         self.fetch_config = fetch_config
         self.llm_max_tokens = llm_max_tokens
@@ -221,7 +225,8 @@ class Pipeline:
         """Extract each site's home page and spawn one page agent per new same-site link."""
         sw = batch.swarm
         ids = list(batch.ids)
-        docs = extract_pages(sw.data["body"][ids], sw.data["ctype"][ids], sw.data["url"][ids])
+        with self._core():
+            docs = extract_pages(sw.data["body"][ids], sw.data["ctype"][ids], sw.data["url"][ids])
         for a, doc in zip(ids, docs):
             sw.data["body"][a] = None
             host = sw.data["host"][a]
@@ -240,10 +245,14 @@ class Pipeline:
             if todo:
                 sw.spawn(a, rows={"url": todo, "host": [host] * len(todo)}, state="PAGE_FETCH")
 
+    def _core(self):
+        return self.budget.lease(1) if self.budget is not None else contextlib.nullcontext()
+
     def _extract(self, batch):
         sw = batch.swarm
         ids = list(batch.ids)
-        docs = extract_pages(sw.data["body"][ids], sw.data["ctype"][ids], sw.data["url"][ids])
+        with self._core():
+            docs = extract_pages(sw.data["body"][ids], sw.data["ctype"][ids], sw.data["url"][ids])
         for j, (a, doc) in enumerate(zip(ids, docs)):
             sw.data["n_bytes"][a] = len(sw.data["body"][a] or b"")
             sw.data["body"][a] = None  # the raw page is no longer needed: free it now
@@ -258,8 +267,9 @@ class Pipeline:
         sw = batch.swarm
         ids = list(batch.ids)
         texts = sw.data["text"][ids]
-        docs = self.corpus.add_many(texts, keys=sw.data["url"][ids])
-        excerpts = self.corpus.excerpts(texts, budget=280)
+        with self._core():
+            docs = self.corpus.add_many(texts, keys=sw.data["url"][ids])
+            excerpts = self.corpus.excerpts(texts, budget=280)
         for a, doc, excerpt in zip(ids, docs, excerpts):
             url = sw.data["url"][a]
             sw.data["keywords"][a] = doc.keywords

@@ -97,17 +97,30 @@ def test_near_duplicates_pair_only_copies(hostile_web, tmp_path):
 def test_sites_get_llm_summaries_from_the_real_model(tmp_path):
     from agentcore.llm import Engine
 
+    from agentcore.llm.budget import CpuBudget
+
+    budget = CpuBudget(total=2)
+    leases = []
+    lease = budget.lease
+
+    def counting_lease(n=1):
+        leases.append(n)
+        return lease(n)
+
+    budget.lease = counting_lease
     with serve_in_thread(SyntheticWeb(3, (4, 6), seed=11, hostile=False)) as server, \
-            Engine(n_slots=8) as engine:
+            Engine(n_slots=8, budget=budget) as engine:
         store, run_id, pipe, res = run_pipeline(str(tmp_path / "llm.db"), server, engine=engine)
         try:
             results = store.rows(LLMResult, run_id)
             assert len(results) == 3, store.failure_reasons(run_id)
             for r in results:
                 assert r.category in CATEGORIES
-                assert r.summary.strip()
+                assert 16 <= len(r.summary) <= 100  # the schema's bounds
                 assert r.prompt_tokens > 0 and r.completion_tokens > 0
             assert res.counts["DONE"] == res.agents
+            # the kernel batches (links, extract, analyse) took a core from the engine's budget
+            assert len(leases) >= 3 and budget.leased == 0
         finally:
             store.close()
 

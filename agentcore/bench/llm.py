@@ -272,19 +272,24 @@ def run(args) -> int:
         print(f"[bench] {contender:<24} {fname:<17} c={c:<4} {r['req_per_s']:6.2f} req/s "
               f"{r['gen_tok_per_s']:7.1f} gen tok/s ({n} requests, {r['wall_s']:.1f} s)", file=sys.stderr)
 
-    for fname, path in files:
+    for i, (fname, path) in enumerate(files):
         if "sequential" not in skip:
             reqs = requests[:args.c1_requests]
             add("sequential llama-cpp-python", fname, path, 1, len(reqs),
                 run_sequential(path, reqs, args.max_tokens, args.threads))
         for c in conc:
             reqs = requests[:args.c1_requests] if c == 1 else requests
+            cells = []
             if "server" not in skip:
-                add("llama-server", fname, path, c, len(reqs),
-                    run_server(binary, path, reqs, c, args.max_tokens, args.threads))
+                cells.append(("llama-server", lambda: run_server(
+                    binary, path, reqs, c, args.max_tokens, args.threads)))
             if "agentcore" not in skip:
-                add("agentcore", fname, path, c, len(reqs),
-                    run_agentcore(path, reqs, c, args.max_tokens, args.threads))
+                cells.append(("agentcore", lambda: run_agentcore(
+                    path, reqs, c, args.max_tokens, args.threads)))
+            # Alternate who goes first: on this VM a run right after minutes of full load is
+            # measurably slower (turbo budget), which would always tax the second contender.
+            for name, cell in (cells if i % 2 == 0 else cells[::-1]):
+                add(name, fname, path, c, len(reqs), cell())
 
     _print_table(rows)
     _print_ratios(rows)
