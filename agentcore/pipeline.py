@@ -41,8 +41,8 @@ SUMMARY_SCHEMA = {
     "additionalProperties": False,
 }
 # The system prompt is the shared prefix the engine computes once for all 500 sites, so its two
-# worked examples cost nothing per site; they are what turns the small model's answers from
-# "home" or "Python" into sentences and its categories from always "web" into the right one.
+# worked examples cost nothing per site; they turn the 135M model's answers from a word ("home",
+# "Python") into sentences about the site's text. Its categories still lean on the examples.
 SYSTEM_PROMPT = (
     "You label websites about Python. Given a site's keywords and a sentence from it, reply with "
     'JSON: "category" (one of: ' + ", ".join(CATEGORIES) + ') and "summary" (one sentence saying '
