@@ -1,6 +1,7 @@
 """LLM parts that need no model weights: model resolution errors, schema validation, CPU budget, workload."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -136,3 +137,19 @@ def test_workload_excerpts_are_distinct_ascii_700_chars():
     assert all(len(e) == 700 and e.isascii() for e in ex)
     reqs = _workload.chat_requests(3)
     assert reqs[0][0] == {"role": "system", "content": _workload.SYSTEM_PROMPT}
+
+
+def test_every_string_class_in_the_grammar_excludes_control_characters():
+    schema = {"type": "object", "required": ["a", "b"], "additionalProperties": False,
+              "properties": {"a": {"type": "string"},
+                             "b": {"type": "string", "pattern": "^[^.]{2,5}[.]$"}}}
+    text = grammar.schema_to_gbnf(schema)
+    classes = re.findall(r"\[\^(?:\\.|[^\]\\])*\]", text)
+    assert len(classes) >= 2  # the generic string characters and the pattern's class
+    assert all(r"\x7F\x00-\x1F" in c for c in classes), classes
+
+
+def test_validate_checks_string_patterns():
+    schema = {"type": "string", "pattern": "^[^.]{2,5}[.]$"}
+    assert grammar.validate("abc.", schema) == []
+    assert grammar.validate("a.b.", schema) and grammar.validate("abc", schema)

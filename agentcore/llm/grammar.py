@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import json
 import math
+import re
 from typing import Any
 
 DEFAULT_TOP_K = 64
@@ -41,15 +42,19 @@ def schema_to_gbnf(schema: dict | str) -> str:
 
 
 # JSON (RFC 8259, section 7) forbids raw control characters U+0000-U+001F inside strings, but
-# llama-cpp-python's converter writes the string character class as ``[^"\\]``: the model could
-# emit a raw newline or tab inside a summary and json.loads rejects the whole answer. Upstream
-# llama.cpp's converter excludes them (and DEL); do the same.
-_LOOSE_CHAR = '[^"\\\\]'
-_STRICT_CHAR = '[^"\\\\\\x7F\\x00-\\x1F]'
+# llama-cpp-python's converter writes string character classes without them: ``[^"\\]`` for any
+# string, ``[^."\\]`` and the like for a ``pattern``. The model could then put a raw newline or
+# tab inside a summary and json.loads rejects the whole answer. Every negated class in a JSON
+# grammar matches characters inside a string, so each one also excludes the control characters
+# and DEL, as upstream llama.cpp's converter does. (Writing them into a schema's pattern instead
+# does not work: the converter copies the raw bytes, NUL included, into the grammar text.)
+_NEGATED_CLASS = re.compile(r"\[\^((?:\\.|[^\]\\])*)\]")
+_CONTROL = "\\x7F\\x00-\\x1F"
 
 
 def _strict_string_chars(gbnf: str) -> str:
-    return gbnf.replace(_LOOSE_CHAR, _STRICT_CHAR)
+    return _NEGATED_CLASS.sub(lambda m: m.group(0) if _CONTROL in m.group(1)
+                              else f"[^{m.group(1)}{_CONTROL}]", gbnf)
 
 
 _MAX_ENUM_RANGE = 1000
@@ -230,6 +235,8 @@ def validate(value: Any, schema: dict, path: str = "$") -> list[str]:
             errs.append(f"{path}: shorter than {schema['minLength']}")
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             errs.append(f"{path}: longer than {schema['maxLength']}")
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errs.append(f"{path}: does not match {schema['pattern']!r}")
     if _is_type(value, "number"):
         if "minimum" in schema and value < schema["minimum"]:
             errs.append(f"{path}: below minimum {schema['minimum']}")
