@@ -14,6 +14,8 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 
+from kernels._utf8 cimport utf8_encode
+
 from kernels import html_rules as R
 
 # ---------------------------------------------------------------------------------------------
@@ -273,26 +275,6 @@ cdef inline int buf_byte(Buf* b, uint8_t c) noexcept nogil:
 
 # ---------------------------------------------------------------------------------------------
 # Character references.
-
-cdef int utf8_encode(uint32_t cp, uint8_t* out) noexcept nogil:
-    if cp < 0x80:
-        out[0] = cp
-        return 1
-    if cp < 0x800:
-        out[0] = 0xC0 | (cp >> 6)
-        out[1] = 0x80 | (cp & 0x3F)
-        return 2
-    if cp < 0x10000:
-        out[0] = 0xE0 | (cp >> 12)
-        out[1] = 0x80 | ((cp >> 6) & 0x3F)
-        out[2] = 0x80 | (cp & 0x3F)
-        return 3
-    out[0] = 0xF0 | (cp >> 18)
-    out[1] = 0x80 | ((cp >> 12) & 0x3F)
-    out[2] = 0x80 | ((cp >> 6) & 0x3F)
-    out[3] = 0x80 | (cp & 0x3F)
-    return 4
-
 
 cdef int entity_find(const uint8_t* name, int n) noexcept nogil:
     cdef int lo = 0, hi = NENT - 1, mid, m, c

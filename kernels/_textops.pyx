@@ -8,6 +8,8 @@ from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
 
+from kernels._utf8 cimport utf8_encode
+
 from kernels import _textspec as _spec
 
 __all__ = ["tokenize", "words", "hash_word", "tokenize_batch", "split_sentences"]
@@ -163,26 +165,6 @@ cdef inline Py_ssize_t _decode(const uint8_t* s, Py_ssize_t i, Py_ssize_t n, uin
     return 0
 
 
-cdef inline int _encode(uint32_t cp, uint8_t* out) noexcept nogil:
-    if cp < 0x80:
-        out[0] = cp
-        return 1
-    if cp < 0x800:
-        out[0] = 0xC0 | (cp >> 6)
-        out[1] = 0x80 | (cp & 0x3F)
-        return 2
-    if cp < 0x10000:
-        out[0] = 0xE0 | (cp >> 12)
-        out[1] = 0x80 | ((cp >> 6) & 0x3F)
-        out[2] = 0x80 | (cp & 0x3F)
-        return 3
-    out[0] = 0xF0 | (cp >> 18)
-    out[1] = 0x80 | ((cp >> 12) & 0x3F)
-    out[2] = 0x80 | ((cp >> 6) & 0x3F)
-    out[3] = 0x80 | (cp & 0x3F)
-    return 4
-
-
 cdef inline bint _is_stopword(uint64_t h) noexcept nogil:
     cdef Py_ssize_t j = h & (STOP_SLOTS - 1)
     while _stop_table[j]:
@@ -303,7 +285,7 @@ cdef void _tokenize(const uint8_t* s, Py_ssize_t n, TokOut* o) noexcept nogil:
             norm_start = o.norm_len
         lc = _lower[cp] if cp < LOWER_LIMIT else cp
         if lc != cp:
-            m = _encode(lc, buf)
+            m = utf8_encode(lc, buf)
             src = buf
         else:
             m = <int>L
@@ -517,7 +499,7 @@ cdef uint64_t _word_hash(const uint8_t* s, Py_ssize_t a, Py_ssize_t b) noexcept 
             L = 1
             cp = s[a]
         lc = _lower[cp] if cp < LOWER_LIMIT else cp
-        m = _encode(lc, buf)
+        m = utf8_encode(lc, buf)
         for j in range(m):
             h = (h ^ buf[j]) * FNV_PRIME
         a += L
