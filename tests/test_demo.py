@@ -96,7 +96,6 @@ def test_near_duplicates_pair_only_copies(hostile_web, tmp_path):
 @pytest.mark.slow
 def test_sites_get_llm_summaries_from_the_real_model(tmp_path):
     from agentcore.llm import Engine
-
     from agentcore.llm.budget import CpuBudget
 
     budget = CpuBudget(total=2)
