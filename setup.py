@@ -1,14 +1,17 @@
-"""Build the compiled kernels: every kernels/_*.pyx becomes one extension module.
+"""Build agentcore: every kernels/_*.pyx becomes one extension module of ``agentcore.kernels``.
 
+The source folder ``kernels/`` stays at the top level but installs as ``agentcore.kernels``
+(a ``package_dir`` mapping), so installing agentcore shadows no other distribution's ``kernels``.
 DEBUG=1 turns on bounds checks and line tracing for the compiled modules.
 """
 import os
 from pathlib import Path
 
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 
 HERE = Path(__file__).parent
-MOD_NAMES = sorted(f"kernels.{p.stem}" for p in (HERE / "kernels").glob("_*.pyx"))
+KERNELS = "agentcore.kernels"
+MOD_NAMES = sorted(f"{KERNELS}.{p.stem}" for p in (HERE / "kernels").glob("_*.pyx"))
 DEBUG = os.environ.get("DEBUG") == "1"
 
 DIRECTIVES = {
@@ -27,10 +30,15 @@ def extensions():
     from Cython.Build import cythonize
 
     exts = [
-        Extension(name, [name.replace(".", "/") + ".pyx"], extra_compile_args=CFLAGS)
+        Extension(name, [f"kernels/{name.rsplit('.', 1)[1]}.pyx"], extra_compile_args=CFLAGS)
         for name in MOD_NAMES
     ]
     return cythonize(exts, compiler_directives=DIRECTIVES, nthreads=2, quiet=True)
 
 
-setup(ext_modules=extensions())
+setup(
+    packages=[*find_packages(include=["agentcore", "agentcore.*"]), KERNELS],
+    package_dir={KERNELS: "kernels"},
+    package_data={KERNELS: ["*.pyx", "*.pxd", "*.pyi"]},
+    ext_modules=extensions(),
+)

@@ -64,13 +64,13 @@ def _np():
 def _kernels(backend: str = "auto"):
     """The (textops, similarity) kernel modules: the selected ones, or forced compiled / python."""
     if backend == "auto":
-        from kernels import similarity, textops
+        from agentcore.kernels import similarity, textops
         return textops, similarity
     if backend == "compiled":
-        from kernels import _similarity, _textops
+        from agentcore.kernels import _similarity, _textops
         return _textops, _similarity
     if backend == "python":
-        from kernels import similarity_py, textops_py
+        from agentcore.kernels import similarity_py, textops_py
         return textops_py, similarity_py
     raise ValueError(f"backend must be 'auto', 'compiled' or 'python', got {backend!r}")
 

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
     if args.command == "swarm":
-        from .swarm_demo import run_swarm_demo
+        from agentcore.demo.lifecycle import run_swarm_demo
 
         return run_swarm_demo(args.agents, args.batch)
     if args.command == "demo":

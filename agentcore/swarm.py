@@ -21,15 +21,15 @@ _READY, _RUNNING, _BACKOFF, _WAITING, _TERMINAL = range(5)
 def _backend(name: str | None):
     """The step implementation: None follows AGENTCORE_NO_EXTENSIONS; tests name one."""
     if name is None:
-        from kernels import step
+        from agentcore.kernels import step
 
         return step
     if name == "compiled":
-        from kernels import _step
+        from agentcore.kernels import _step
 
         return _step
     if name == "python":
-        from kernels import step_py
+        from agentcore.kernels import step_py
 
         return step_py
     raise ValueError(f"backend must be 'compiled', 'python' or None, got {name!r}")

@@ -1,13 +1,26 @@
-"""Compiled hot paths (Cython nogil, Numba) with pure-Python twins.
+"""Compiled hot paths (Cython nogil, Numba) with pure-Python twins, and the one switch between them.
 
-Each kernel lives as a private compiled module ``kernels/_name.pyx`` and a pure-Python twin
-``kernels/name_py.py`` with the same API; a public module ``kernels/name.py`` picks one via
-:func:`pick`. ``AGENTCORE_NO_EXTENSIONS=1`` selects the twins everywhere.
+Each kernel lives as a private compiled module ``kernels/_name.pyx`` (or a Numba module) and a
+pure-Python twin ``kernels/name_py.py`` with the same API; the public module ``kernels/name.py``
+re-exports whichever :func:`pick` chooses. The source folder installs as ``agentcore.kernels``.
+
+The switch: ``AGENTCORE_NO_EXTENSIONS=1`` selects the twins everywhere. Code that must name one
+implementation explicitly (the tests run every suite on both, the benches compare them) asks
+:func:`twin` for it; no other module decides.
 """
 import importlib
 import os
 
 NO_EXTENSIONS = os.environ.get("AGENTCORE_NO_EXTENSIONS", "") not in ("", "0")
+
+#: kernel name -> (compiled module, pure-Python twin)
+TWINS = {
+    "step": ("agentcore.kernels._step", "agentcore.kernels.step_py"),
+    "html": ("agentcore.kernels._html", "agentcore.kernels.html_py"),
+    "textops": ("agentcore.kernels._textops", "agentcore.kernels.textops_py"),
+    "similarity": ("agentcore.kernels._similarity", "agentcore.kernels.similarity_py"),
+}
+IMPLS = ("compiled", "pure")
 
 
 def pick(compiled: str, pure: str):
@@ -26,3 +39,19 @@ def pick(compiled: str, pure: str):
                     "python setup.py build_ext --inplace"
                 ) from exc
     return importlib.import_module(pure)
+
+
+def twin(name: str, impl: str | None = None):
+    """The implementation module of kernel ``name``: ``impl`` is "compiled", "pure", or None for
+    what the environment switch picks."""
+    try:
+        compiled, pure = TWINS[name]
+    except KeyError:
+        raise ValueError(f"unknown kernel {name!r}; kernels are {sorted(TWINS)}") from None
+    if impl is None:
+        return pick(compiled, pure)
+    if impl == "compiled":
+        return importlib.import_module(compiled)
+    if impl == "pure":
+        return importlib.import_module(pure)
+    raise ValueError(f"impl must be 'compiled', 'pure' or None, got {impl!r}")

@@ -1,4 +1,4 @@
-"""Compiled HTML main-text extractor: one nogil pass over UTF-8 bytes (public API: kernels.html).
+"""Compiled HTML main-text extractor: one nogil pass over UTF-8 bytes (public API: agentcore.kernels.html).
 
 The work happens in four stages inside one ``with nogil:`` block, each linear in the input:
 tokenize the HTML into an element stack, a container tree (block-level elements only) and text
@@ -16,7 +16,7 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 
 from kernels._utf8 cimport utf8_encode
 
-from kernels import html_rules as R
+from agentcore.kernels import html_rules as R
 
 # ---------------------------------------------------------------------------------------------
 # Tables, copied from kernels/html_rules.py at import.
@@ -1577,7 +1577,7 @@ def extract(bytes data not None, bytes base_url not None):
 
     ``data`` is the page as UTF-8 bytes (invalid sequences become U+FFFD in the output) and
     ``base_url`` the page's URL as UTF-8 bytes (b"" if unknown: relative links are dropped).
-    The public wrapper kernels.html.extract decodes other charsets and validates arguments.
+    The public wrapper agentcore.kernels.html.extract decodes other charsets and validates arguments.
     """
     return _extract(data, base_url, NULL)
 

@@ -1,12 +1,12 @@
-"""Compiled (Numba) twin of kernels.similarity_py: same API, same results, runs without the GIL.
+"""Compiled (Numba) twin of agentcore.kernels.similarity_py: same API, same results, runs without the GIL.
 
 Numba loads on the first call, not on import, so importing this module stays cheap; argument
 checks and hash parameters come from the pure twin so both produce bit-identical signatures.
 """
 import numpy as np
 
-from kernels import similarity_py as _py
-from kernels.similarity_py import EMPTY, quantize  # noqa: F401  (re-exported: same API)
+from agentcore.kernels import similarity_py as _py
+from agentcore.kernels.similarity_py import EMPTY, quantize  # noqa: F401  (re-exported: same API)
 
 __all__ = _py.__all__
 
@@ -16,7 +16,7 @@ _jit = None
 def _k():
     global _jit
     if _jit is None:
-        from kernels import _similarity_jit
+        from agentcore.kernels import _similarity_jit
         _jit = _similarity_jit
     return _jit
 

@@ -1,4 +1,4 @@
-"""Numba bodies of the similarity kernels (imports numba; load only through kernels._similarity).
+"""Numba bodies of the similarity kernels (imports numba; load only through agentcore.kernels._similarity).
 
 Every function is ``nogil`` so the analysis pool's threads run them in parallel, and ``cache=True``
 so a new process loads machine code instead of compiling (about a second per function). No
@@ -7,7 +7,7 @@ so a new process loads machine code instead of compiling (about a second per fun
 import numpy as np
 from numba import njit
 
-from kernels.similarity_py import BAND_SEED, EMPTY, SHINGLE_SEED
+from agentcore.kernels.similarity_py import BAND_SEED, EMPTY, SHINGLE_SEED
 
 U64 = np.uint64
 _C1 = U64(0xFF51AFD7ED558CCD)

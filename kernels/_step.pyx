@@ -1,6 +1,6 @@
 """Compiled agent state machine: agent columns in C arrays, stepped without the GIL.
 
-The API and semantics are identical to ``kernels.step_py.Core`` (the pure-Python twin), whose
+The API and semantics are identical to ``agentcore.kernels.step_py.Core`` (the pure-Python twin), whose
 docstring describes every column and code. Columns are calloc'd: zero is every column's default
 (parent is stored +1 for that reason), so a column an agent never needs costs no touched memory.
 """

@@ -22,10 +22,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Sequence
 
-from kernels import pick
-from kernels.decode import decode_html, sniff_charset, to_utf8
+from agentcore.kernels import pick
+from agentcore.kernels.decode import decode_html, sniff_charset, to_utf8
 
-_impl = pick("kernels._html", "kernels.html_py")
+_impl = pick("agentcore.kernels._html", "agentcore.kernels.html_py")
 
 __all__ = ["Extracted", "EMPTY", "extract", "extract_many", "decode_html", "sniff_charset",
            "IMPLEMENTATION"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from kernels import html_rules as R
+from agentcore.kernels import html_rules as R
 
 BLOCK, VOID, RAW, SKIP, NEG, POS = R.BLOCK, R.VOID, R.RAW, R.SKIP, R.NEG, R.POS
 HEADING, LIST_ITEM, PRE, CLOSES_P, LINK = R.HEADING, R.LIST_ITEM, R.PRE, R.CLOSES_P, R.LINK
@@ -816,7 +816,7 @@ def _run(data: bytes, base_url: bytes) -> _Ctx:
 def extract(data: bytes, base_url: bytes):
     """Extract (title, description, lang, text, links_internal, links_external) from UTF-8 HTML.
 
-    Same contract as kernels._html.extract: ``data`` and ``base_url`` are UTF-8 bytes.
+    Same contract as agentcore.kernels._html.extract: ``data`` and ``base_url`` are UTF-8 bytes.
     """
     if not isinstance(data, bytes):
         raise TypeError(f"data must be bytes, not {type(data).__name__}")
@@ -851,7 +851,7 @@ def extract(data: bytes, base_url: bytes):
 
 
 def _debug(data: bytes, base_url: bytes):
-    """Tuning aid mirroring kernels._html._debug."""
+    """Tuning aid mirroring agentcore.kernels._html._debug."""
     c = _run(data, base_url)
     keep = c.select()
     nodes = [(c.parent[i], R.TAGS[c.ntag[i]][0], c.nflags[i], c.score[i], c.total[i],

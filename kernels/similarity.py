@@ -1,9 +1,9 @@
 """Near-duplicate and keyword math on token-id arrays: Numba ``_similarity`` unless AGENTCORE_NO_EXTENSIONS=1.
 
-Input is the flat layout of ``kernels.textops.tokenize_batch`` (ids + per-document offsets)::
+Input is the flat layout of ``agentcore.kernels.textops.tokenize_batch`` (ids + per-document offsets)::
 
     >>> import numpy as np
-    >>> from kernels import similarity, textops
+    >>> from agentcore.kernels import similarity, textops
     >>> ids, offs, *_ = textops.tokenize_batch(["a b c d e f", "a b c d e g", "x y z"])
     >>> sigs = similarity.minhash(np.frombuffer(ids, np.uint64), offs, num_perm=64, shingle=1)
     >>> similarity.lsh_pairs(sigs, bands=32).tolist()
@@ -12,10 +12,10 @@ Input is the flat layout of ``kernels.textops.tokenize_batch`` (ids + per-docume
 Numba is imported on the first call (``import agentcore`` never pays for it); the kernels hold no
 GIL, so callers parallelise them with their own threads.
 """
-from kernels import pick
+from agentcore.kernels import pick
 
-_impl = pick("kernels._similarity", "kernels.similarity_py")
-COMPILED = _impl.__name__ == "kernels._similarity"
+_impl = pick("agentcore.kernels._similarity", "agentcore.kernels.similarity_py")
+COMPILED = _impl.__name__ == "agentcore.kernels._similarity"
 
 doc_counts = _impl.doc_counts
 tfidf = _impl.tfidf

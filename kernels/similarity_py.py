@@ -1,10 +1,10 @@
 """Pure-numpy twin of the Numba similarity kernels: term counts, TF-IDF, top-k, SimHash, MinHash, LSH.
 
-Documents arrive flat, as ``kernels.textops.tokenize_batch`` makes them: ``ids`` (uint64, every
+Documents arrive flat, as ``agentcore.kernels.textops.tokenize_batch`` makes them: ``ids`` (uint64, every
 document's token ids back to back) and ``offsets`` (int64, ``len(docs) + 1``; document ``d`` owns
 ``ids[offsets[d]:offsets[d+1]]``). Per-document unique terms come back in the same layout
 (``uids``/``uoffsets``). This module also holds the argument checks and hash parameters that the
-compiled twin (``kernels._similarity``) shares, so both give bit-identical signatures.
+compiled twin (``agentcore.kernels._similarity``) shares, so both give bit-identical signatures.
 """
 import functools
 
@@ -24,7 +24,7 @@ EMPTY = 0xFFFFFFFF          # every MinHash slot of a document without tokens
 WEIGHT_SCALE = 4096.0       # SimHash and top-k order compare weights as integers (see quantize)
 
 
-# ---- argument checks (shared with kernels._similarity) ------------------------------------------
+# ---- argument checks (shared with agentcore.kernels._similarity) ------------------------------------------
 
 def as_u64(x, name):
     a = np.asarray(x)

@@ -1,4 +1,4 @@
-"""Pure-Python twin of ``kernels._step``: the agent state machine, one column per field.
+"""Pure-Python twin of ``agentcore.kernels._step``: the agent state machine, one column per field.
 
 Columns (one entry per agent, ids are row numbers):
   state    current state index; 0 = DONE and 1 = FAILED are terminal, 2.. are the spec's states

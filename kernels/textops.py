@@ -3,19 +3,19 @@
 Every function takes ``str`` or UTF-8 ``bytes`` (bytes that do not decode separate words, like
 U+FFFD would) and returns empty results for empty input::
 
-    >>> from kernels import textops
+    >>> from agentcore.kernels import textops
     >>> textops.words("The Cafés of PARIS", stopwords=False)
     ['cafés', 'paris']
     >>> textops.split_sentences("Dr. Who arrived. He left!")
     ['Dr. Who arrived.', 'He left!']
 
-Words are runs of letters, digits, combining marks and ``_`` (see ``kernels._textspec``),
+Words are runs of letters, digits, combining marks and ``_`` (see ``agentcore.kernels._textspec``),
 lowercased for Latin, Greek and Cyrillic, and hashed to 64-bit ids (FNV-1a + murmur finalizer).
 """
-from kernels import _textspec, pick
+from agentcore.kernels import _textspec, pick
 
-_impl = pick("kernels._textops", "kernels.textops_py")
-COMPILED = _impl.__name__ == "kernels._textops"
+_impl = pick("agentcore.kernels._textops", "agentcore.kernels.textops_py")
+COMPILED = _impl.__name__ == "agentcore.kernels._textops"
 
 tokenize = _impl.tokenize
 words = _impl.words

@@ -1,8 +1,8 @@
-"""Pure-Python twin of kernels._textops: word tokens to hashed ids, token flags, sentence splitting."""
+"""Pure-Python twin of agentcore.kernels._textops: word tokens to hashed ids, token flags, sentence splitting."""
 import re
 from array import array
 
-from kernels import _textspec as spec
+from agentcore.kernels import _textspec as spec
 
 __all__ = ["tokenize", "words", "hash_word", "tokenize_batch", "split_sentences"]
 

@@ -10,6 +10,20 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))  # so tests can `import pg`
 
 
+# ------------------------------------------------------------------ kernels: compiled and pure twins
+# The one fixture pattern for twins (multidict's): `impl` is "compiled" or "pure" (ids c / py);
+# every test of a kernel or of code built on one takes it and passes it to `agentcore.kernels.twin`
+# (or to `Swarm(..., kernels=impl)` / `Corpus(kernels=impl)`), so each such test runs on both.
+# The compiled half carries the `compiled` marker: `-m "not compiled"` runs the pure half alone.
+
+@pytest.fixture(scope="session", params=[
+    pytest.param("compiled", id="c", marks=pytest.mark.compiled),
+    pytest.param("pure", id="py"),
+])
+def impl(request) -> str:
+    return request.param
+
+
 # ------------------------------------------------------------------ store: PostgreSQL + SQLite
 # pg_server / pg_url: one real PostgreSQL server per test session (tests/pg.py), stopped at the
 # end. If it cannot start, every test using it FAILS with the reason (never skips): `./dev test`

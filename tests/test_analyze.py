@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from agentcore import analyze
-from kernels import _similarity, similarity_py, textops_py
-from kernels._textspec import STOPWORDS
+from agentcore.kernels import _similarity, similarity_py, textops_py
+from agentcore.kernels._textspec import STOPWORDS
 
 SHARED = Path(os.environ.get("AGENTCORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 GROUND_TRUTH = SHARED / "data" / "article-extraction-benchmark" / "ground-truth.json"
@@ -36,7 +36,7 @@ def articles():
 @pytest.fixture(params=["compiled", "pure"])
 def twins(request, monkeypatch):
     if request.param == "compiled":
-        from kernels import _textops
+        from agentcore.kernels import _textops
         mods = (_textops, _similarity)
     else:
         mods = (textops_py, similarity_py)
@@ -92,7 +92,7 @@ def test_batch_near_duplicates_function(twins, articles):
 
 
 def test_twins_give_the_same_analysis(articles, monkeypatch):
-    from kernels import _textops
+    from agentcore.kernels import _textops
     runs = []
     for mods in ((_textops, _similarity), (textops_py, similarity_py)):
         monkeypatch.setattr(analyze, "_kernels", lambda backend="auto", mods=mods: mods)
@@ -212,7 +212,7 @@ def test_prompt_skips_boilerplate_repeats_and_rewordings(twins):
 
 def test_import_stays_light():
     code = ("import sys, agentcore.analyze; "
-            "print(sorted(m for m in ('numpy', 'numba', 'kernels._textops') if m in sys.modules))")
+            "print(sorted(m for m in ('numpy', 'numba', 'agentcore.kernels._textops') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "[]"

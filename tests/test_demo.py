@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from agentcore.fetch import FetchConfig
-from agentcore.pipeline import CATEGORIES, Pipeline
+from agentcore.crawl.fetch import FetchConfig
+from agentcore.crawl.job import CATEGORIES, Pipeline
 from agentcore.store import Failure, LLMResult, Page, open_store
 from agentcore.web.server import SyntheticWeb, serve_in_thread
 
@@ -96,7 +96,7 @@ def test_near_duplicates_pair_only_copies(hostile_web, tmp_path):
 @pytest.mark.slow
 def test_sites_get_llm_summaries_from_the_real_model(tmp_path):
     from agentcore.llm import Engine
-    from agentcore.llm.budget import CpuBudget
+    from agentcore.cpu import CpuBudget
 
     budget = CpuBudget(total=2)
     leases = []

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from agentcore.fetch import (
+from agentcore.crawl.fetch import (
     Fetcher,
     FetchResult,
     _make_resolver,
@@ -226,7 +226,7 @@ def test_system_resolver_answers_are_filtered():
             await resolver.close()
         return mapped
 
-    from agentcore.fetch import SSRFBlocked
+    from agentcore.crawl.fetch import SSRFBlocked
 
     with pytest.raises(SSRFBlocked):
         run(main())

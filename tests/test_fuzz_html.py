@@ -11,8 +11,8 @@ has those flags in extra_compile_args and extra_link_args) and run this file aga
 ASAN_OPTIONS=detect_leaks=0``. Done for the version in this commit: the 181 benchmark pages,
 the hostile corpus of tests/test_html_corpus.py and 3,000 random documents ran clean.
 
-Every example checks that the compiled kernel (kernels._html) returns well-formed results on
-arbitrary bytes and HTML-shaped soup, and that the pure twin (kernels.html_py) returns exactly
+Every example checks that the compiled kernel (agentcore.kernels._html) returns well-formed results on
+arbitrary bytes and HTML-shaped soup, and that the pure twin (agentcore.kernels.html_py) returns exactly
 the same; a crash in the kernel would take the interpreter down, which fails the run.
 """
 import os
@@ -20,8 +20,8 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import kernels.html as kh
-from kernels import _html, html_py
+import agentcore.kernels.html as kh
+from agentcore.kernels import _html, html_py
 
 EXAMPLES = int(os.environ.get("AGENTCORE_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,

@@ -19,7 +19,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kernels import _similarity, _textops, similarity_py, textops_py
+from agentcore.kernels import _similarity, _textops, similarity_py, textops_py
 
 EXAMPLES = int(os.environ.get("AGENTCORE_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,15 +1,15 @@
-"""kernels.html: main text, metadata, links, decoding and argument checks, on both twins.
+"""agentcore.kernels.html: main text, metadata, links, decoding and argument checks, on both twins.
 
 Every test taking the ``html`` fixture runs twice: through the public module with the compiled
-kernel (kernels._html) and with the pure-Python twin (kernels.html_py).
+kernel (agentcore.kernels._html) and with the pure-Python twin (agentcore.kernels.html_py).
 """
 import codecs
 
 import pytest
 
-import kernels.html as kh
-from kernels import _html, html_py
-from kernels.decode import codec_for, decode_html, sniff_charset, to_utf8
+import agentcore.kernels.html as kh
+from agentcore.kernels import _html, html_py
+from agentcore.kernels.decode import codec_for, decode_html, sniff_charset, to_utf8
 
 PARA = ("The committee met on Tuesday to review the budget, and after a long debate it agreed "
         "to fund the new library. ")
@@ -17,7 +17,7 @@ PARA = ("The committee met on Tuesday to review the budget, and after a long deb
 
 @pytest.fixture(params=["compiled", "pure"])
 def html(request, monkeypatch):
-    """kernels.html with its implementation set to one twin."""
+    """agentcore.kernels.html with its implementation set to one twin."""
     monkeypatch.setattr(kh, "_impl", _html if request.param == "compiled" else html_py)
     return kh
 
@@ -261,9 +261,9 @@ def test_docstring_examples_run(html):
     import doctest
 
     import agentcore.f1
-    import kernels.decode
+    import agentcore.kernels.decode
 
-    for mod in (html, kernels.decode, agentcore.f1):
+    for mod in (html, agentcore.kernels.decode, agentcore.f1):
         result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, mod.__name__
 

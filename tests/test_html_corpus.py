@@ -1,4 +1,4 @@
-"""kernels.html on real and hostile pages: benchmark F1, twins identical, hostile input survives.
+"""agentcore.kernels.html on real and hostile pages: benchmark F1, twins identical, hostile input survives.
 
 The benchmark is ../shared/data/article-extraction-benchmark beside the repository (CI has it;
 the product never needs it): 181 real pages with their true article bodies. F1 is the
@@ -11,7 +11,7 @@ import pytest
 
 from agentcore import f1
 from agentcore.bench.text import load_benchmark
-from kernels import _html, html_py
+from agentcore.kernels import _html, html_py
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "article-extraction-benchmark"
 F1_BAR = 0.93  # the issue's bar; trafilatura scores 0.953, resiliparse 0.898

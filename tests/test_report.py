@@ -11,7 +11,7 @@ import struct
 
 import pytest
 
-from agentcore.report import (ReportData, Sample, browser_check, find_chromium, nice_ticks,
+from agentcore.demo.report import (ReportData, Sample, browser_check, find_chromium, nice_ticks,
                               render_html, report_from_store, write_report)
 from agentcore.store import Failure, LLMResult, NearDup, Page, Site, open_store
 

@@ -372,7 +372,7 @@ def test_twins_agree_on_a_mixed_workload():
 
 
 def test_env_switch_selects_the_pure_twin():
-    code = "import kernels.step as s; print(s.COMPILED)"
+    code = "import agentcore.kernels.step as s; print(s.COMPILED)"
     env = dict(os.environ, AGENTCORE_NO_EXTENSIONS="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kernels import _textspec as spec
-from kernels import textops_py
+from agentcore.kernels import _textspec as spec
+from agentcore.kernels import textops_py
 
 SHARED = Path(os.environ.get("AGENTCORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 GROUND_TRUTH = SHARED / "data" / "article-extraction-benchmark" / "ground-truth.json"
@@ -45,7 +45,7 @@ def stdlib_docstrings(limit=300) -> list:
 
 @pytest.fixture(scope="module")
 def compiled():
-    from kernels import _textops  # a missing build must fail, not fall back to the twin
+    from agentcore.kernels import _textops  # a missing build must fail, not fall back to the twin
     return _textops
 
 

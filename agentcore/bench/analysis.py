@@ -3,7 +3,7 @@
 Stages, each on the same texts in one sitting (best of ``--repeat`` runs; the machine is shared,
 so read the ratios, not the absolute numbers):
 
-- ``tokenize``: words to hashed ids (``kernels.textops.tokenize_batch``), documents split across
+- ``tokenize``: words to hashed ids (``agentcore.kernels.textops.tokenize_batch``), documents split across
   the threads;
 - ``analyze``: the whole per-page pipeline of :meth:`agentcore.analyze.Corpus.add_many`: tokens,
   term counts, document frequencies, TF-IDF top-10 keywords, SimHash, MinHash, LSH index;

@@ -19,7 +19,7 @@ def lifecycle_spec(inline: bool = True) -> AgentSpec:
 
 def run_once(n: int, inline: bool = True) -> tuple[float, int]:
     """Wall seconds for spawning ``n`` agents and running them all to DONE; and DONE count."""
-    import kernels.step  # noqa: F401  (load the compiled core before the clock starts)
+    import agentcore.kernels.step  # noqa: F401  (load the compiled core before the clock starts)
 
     spec = lifecycle_spec(inline)
     spec.compile()

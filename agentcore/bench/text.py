@@ -66,7 +66,7 @@ class Contender(NamedTuple):
 
 def _contenders(include_twin: bool) -> tuple[list[Contender], list[str]]:
     out, notes = [], []
-    from kernels import html as kh
+    from agentcore.kernels import html as kh
 
     def ours_one(page, url):
         return kh.extract(page, url).text
@@ -75,13 +75,13 @@ def _contenders(include_twin: bool) -> tuple[list[Contender], list[str]]:
         return [r.text for r in kh.extract_many(pages, urls, threads=threads)]
 
     out.append(Contender("agentcore", ours_one, ours_many, kh.IMPLEMENTATION))
-    if include_twin and kh.IMPLEMENTATION != "kernels.html_py":
-        from kernels import html_py
+    if include_twin and kh.IMPLEMENTATION != "agentcore.kernels.html_py":
+        from agentcore.kernels import html_py
 
         def twin(page, url):
             return kh.Extracted(*html_py.extract(kh._prepare(page, url, None)[0] or b"",
                                                   url.encode())).text
-        out.append(Contender("agentcore (pure twin)", twin, None, "kernels.html_py"))
+        out.append(Contender("agentcore (pure twin)", twin, None, "agentcore.kernels.html_py"))
     try:
         from resiliparse.extract.html2text import extract_plain_text
         from resiliparse.parse.html import HTMLTree
@@ -163,10 +163,10 @@ def gil_share(pages: list, urls: list) -> float | None:
     Measured with per-thread CPU clocks, so it does not depend on how busy the machine is:
     with a share f, n threads can at best run 1 / (f + (1 - f) / n) times faster (Amdahl).
     """
-    from kernels import _html
-    from kernels import html as kh
+    from agentcore.kernels import _html
+    from agentcore.kernels import html as kh
 
-    if kh.IMPLEMENTATION != "kernels._html":
+    if kh.IMPLEMENTATION != "agentcore.kernels._html":
         return None
     total = nogil = 0
     for page, url in zip(pages, urls):

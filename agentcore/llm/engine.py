@@ -35,7 +35,7 @@ Policies (documented, tested):
 * Future callbacks run on the engine thread, between decode steps: keep them short (the swarm's
   :class:`~agentcore.llm.action.LLMAction` only posts a completion).
 * Threads: ``n_threads`` fixed, or (default) re-read from the shared
-  :class:`~agentcore.llm.budget.CpuBudget` before every decode, so kernel batches holding a lease
+  :class:`~agentcore.cpu.CpuBudget` before every decode, so kernel batches holding a lease
   take cores from the engine instead of oversubscribing them.
 """
 from __future__ import annotations
@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from agentcore.llm import _lib
-from agentcore.llm.budget import CpuBudget, default_budget
+from agentcore.cpu import CpuBudget, default_budget
 
 MAX_SEQUENCES = 256  # llama.cpp's LLAMA_MAX_SEQ
 _MIN_CHUNK = 32  # smallest prompt chunk worth starting in a step (see Engine._build)
@@ -124,7 +124,7 @@ class Engine:
     n_batch:
         Most tokens per ``llama_decode`` call (prompt chunks of many sequences share it).
     n_threads:
-        llama.cpp threads; default: what the CPU ``budget`` allows (see :mod:`agentcore.llm.budget`).
+        llama.cpp threads; default: what the CPU ``budget`` allows (see :mod:`agentcore.cpu`).
     max_prefixes:
         Shared prefixes (system prompts) kept in the KV cache at once, each in a slot of its own.
     overflow:

@@ -138,7 +138,7 @@ def fast_variant(source: Path, ftype: str = "q4_0", *, n_threads: int | None = N
 
 
 def _threads() -> int:
-    from agentcore.llm.budget import default_budget
+    from agentcore.cpu import default_budget
 
     return default_budget().llm_threads
 

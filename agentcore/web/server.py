@@ -18,8 +18,8 @@ from typing import Any
 from agentcore.web.corpus import Article, StdlibCorpus
 
 # Each page kind and what a correct crawler ends with when it fetches it: "ok" (a clean page to
-# extract) or the machine reason of the recorded failure (see agentcore.fetch). The reasons
-# assume a client whose limits sit between the web's sizes, as agentcore.fetch's defaults do:
+# extract) or the machine reason of the recorded failure (see agentcore.crawl.fetch). The reasons
+# assume a client whose limits sit between the web's sizes, as agentcore.crawl.fetch's defaults do:
 # timeouts under slow_seconds, 2.1 MB (the bomb) < max_body < huge_bytes, and
 # max_decompressed < bomb_bytes.
 KIND_EXPECT: dict[str, str] = {

@@ -32,9 +32,9 @@ class ExtractMany:
     timeout = 120
 
     def setup(self, threads):
-        from kernels import html
+        from agentcore.kernels import html
 
-        if html.IMPLEMENTATION != "kernels._html":
+        if html.IMPLEMENTATION != "agentcore.kernels._html":
             raise NotImplementedError("the compiled kernel is not built")
         self.html = html
         b = _load()
@@ -68,8 +68,8 @@ class ExtractOne:
     timeout = 120
 
     def setup(self, backend):
-        from kernels import _html, html_py
-        from kernels import html
+        from agentcore.kernels import _html, html_py
+        from agentcore.kernels import html
 
         b = _load()
         n = len(b.pages) if backend == "compiled" else 10

@@ -4,10 +4,10 @@ from __future__ import annotations
 import sys
 import time
 
-from .progress import Progress
-from .spec import AgentSpec, State
-from .actions import batch_action
-from .swarm import Swarm
+from agentcore.demo.display import Progress
+from agentcore.spec import AgentSpec, State
+from agentcore.actions import batch_action
+from agentcore.swarm import Swarm
 
 STATES = ["FETCH", "PARSE", "ANALYZE", "INFER", "STORE"]
 

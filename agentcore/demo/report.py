@@ -2,7 +2,7 @@
 
 Example::
 
-    from agentcore.report import ReportData, Sample, write_report
+    from agentcore.demo.report import ReportData, Sample, write_report
 
     data = ReportData(
         title="demo", sites=500, pages=10_412, summaries=500, failures=388, wall_time_s=96.0,

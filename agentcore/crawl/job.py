@@ -7,12 +7,12 @@ Data path, by state (one swarm, two kinds of agents)::
     page:  PAGE_FETCH -> PAGE_EXTRACT -> PAGE_ANALYZE -> PAGE_STORE -> DONE
                                                    (errors: PAGE_FAIL -> FAILED)
 
-Fetches run on the asyncio loop (``agentcore.fetch``), extraction and analysis on the worker
+Fetches run on the asyncio loop (``agentcore.crawl.fetch``), extraction and analysis on the worker
 threads as whole batches (nogil kernels), LLM calls in the engine's shared decode batches, and
 writes through the store's group commit; all of them at once, agent by agent. A site's prompt is
 built from the store once its pages are durable, so a resumed run builds the same prompt.
 
->>> from agentcore.pipeline import Pipeline                               # doctest: +SKIP
+>>> from agentcore.crawl.job import Pipeline                               # doctest: +SKIP
 >>> result = await Pipeline(store, run_id, engine=engine).run(home_urls, hosts={"*.test": addr})
 """
 from __future__ import annotations
@@ -22,10 +22,10 @@ import contextlib
 import time
 from collections import Counter
 
-from .actions import ActionError, async_action, batch_action, external_action
-from .spec import AgentSpec, State
-from .store import Failure, Keyword, LLMResult, NearDup, Page, Site
-from .swarm import Swarm
+from agentcore.actions import ActionError, async_action, batch_action, external_action
+from agentcore.spec import AgentSpec, State
+from agentcore.store import Failure, Keyword, LLMResult, NearDup, Page, Site
+from agentcore.swarm import Swarm
 
 CATEGORIES = ["networking", "web", "text", "data formats", "testing", "concurrency", "files and os",
               "math", "security", "developer tools", "other"]
@@ -71,7 +71,7 @@ class Pipeline:
     max_pages:
         Page agents a site spawns at most (same-site links of its home page, in page order).
     fetch_config:
-        ``agentcore.fetch.FetchConfig`` limits (concurrency, timeouts, sizes, redirects).
+        ``agentcore.crawl.fetch.FetchConfig`` limits (concurrency, timeouts, sizes, redirects).
     resume:
         Skip what the store already holds for ``run_id``: finished sites, finished pages, and
         sites whose LLM call finished (their result or failure is durable).
@@ -84,7 +84,7 @@ class Pipeline:
         self.run_id = run_id
         self.engine = engine
         # Kernel batches lease a core from the engine's CPU budget while they run, so llama.cpp
-        # drops to the cores left instead of spin-waiting against them (agentcore.llm.budget).
+        # drops to the cores left instead of spin-waiting against them (agentcore.cpu).
         self.budget = getattr(engine, "budget", None)
         self.max_pages = max_pages
         self.fetch_config = fetch_config
@@ -94,7 +94,7 @@ class Pipeline:
         self.failures = Counter()
         self.timeline: list[dict] = []
         self.t0 = time.monotonic()
-        from .analyze import Corpus
+        from agentcore.analyze import Corpus
 
         self.corpus = Corpus(keywords=keywords, threads=1)
         self.done_sites: set[str] = set()
@@ -151,7 +151,7 @@ class Pipeline:
     def _llm_action(self):
         if self.engine is None:
             return None
-        from .llm.action import LLMAction
+        from agentcore.llm.action import LLMAction
 
         def build(swarm, aid):
             return [{"role": "system", "content": SYSTEM_PROMPT},
@@ -175,7 +175,7 @@ class Pipeline:
 
     async def run(self, home_urls, *, hosts=None, progress=None, progress_interval=0.25):
         """Crawl, analyse and store every site; returns the swarm's RunResult."""
-        from .fetch import FetchConfig, Fetcher
+        from agentcore.crawl.fetch import FetchConfig, Fetcher
 
         swarm = self.swarm(home_urls)
         self._swarm = swarm
@@ -196,7 +196,7 @@ class Pipeline:
         return res
 
     def sample(self, swarm) -> None:
-        """One point of the timeline the report plots (agentcore.report.Sample fields)."""
+        """One point of the timeline the report plots (agentcore.demo.report.Sample fields)."""
         s = self.stats
         point = {"t": time.monotonic() - self.t0, "pages": s["pages_ok"] + s["pages_failed"],
                  "summaries": s["llm_ok"],
@@ -404,7 +404,7 @@ class _StoreAction:
 
 def extract_pages(bodies, ctypes, urls) -> list:
     """Main text, title and links of many fetched pages, across the kernel threads."""
-    from kernels.html import extract_many
+    from agentcore.kernels.html import extract_many
 
     return extract_many(bodies, base_urls=urls, content_types=ctypes, threads=1)
 

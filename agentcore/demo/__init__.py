@@ -39,7 +39,7 @@ class DemoRun:
 
 def run(args) -> int:
     """The CLI: run (or resume) the demo with a live display, then print the summary."""
-    from .progress import Progress
+    from agentcore.demo.display import Progress
 
     out = execute(args, progress_factory=lambda title, extra: Progress(title, extra=extra))
     if out is None:
@@ -65,8 +65,8 @@ def run(args) -> int:
 
 def execute(args, progress_factory=None) -> DemoRun | None:
     """Serve the local web, run the pipeline into the store, write the report."""
-    from .fetch import FetchConfig
-    from .store import open_store
+    from agentcore.crawl.fetch import FetchConfig
+    from agentcore.store import open_store
 
     config = {"sites": args.sites, "pages": args.pages, "seed": args.seed, "corpus": args.corpus,
               "llm": not args.no_llm, "model": args.model}
@@ -88,7 +88,7 @@ def execute(args, progress_factory=None) -> DemoRun | None:
         run_id = store.create_run(config)
         print(f"run {run_id}: results go to {where}", file=sys.stderr)
 
-    from .web.server import ProcessServer
+    from agentcore.web.server import ProcessServer
 
     # the local web in its own process: serving must not share this process's GIL
     web = ProcessServer(n_sites=args.sites, seed=args.seed, corpus=args.corpus,
@@ -96,10 +96,10 @@ def execute(args, progress_factory=None) -> DemoRun | None:
     engine = None
     try:
         if not args.no_llm:
-            from .llm import Engine
+            from agentcore.llm import Engine
 
             engine = Engine(args.model, n_slots=args.llm_slots)
-        from .pipeline import Pipeline
+        from agentcore.crawl.job import Pipeline
 
         fetch_cfg = FetchConfig(global_limit=args.concurrency, per_host_limit=args.per_host,
                                 politeness_delay=args.delay, read_timeout=args.timeout,
@@ -164,7 +164,7 @@ def _extra_rows(pipe, engine) -> list[tuple[str, str]]:
 
 
 def _report(store, run_id, pipe, path, wall) -> Path:
-    from .report import report_from_store, write_report
+    from agentcore.demo.report import report_from_store, write_report
 
     data = report_from_store(store, run_id, pipe.timeline, wall_time_s=wall)
     out = Path(path).resolve()

@@ -632,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     """Crawl the local web (every page of its ground truth) and print throughput and outcomes."""
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m agentcore.fetch", description=main.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m agentcore.crawl.fetch", description=main.__doc__)
     defaults = FetchConfig()
     ap.add_argument("--sites", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)

@@ -1,0 +1,1 @@
+"""The generic crawl -> extract -> analyze -> LLM -> store job, configured by its caller."""
