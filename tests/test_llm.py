@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from agentcore.llm import budget as budget_mod
+from agentcore import cpu as budget_mod
 from agentcore.llm import grammar, model
 from agentcore.llm import _workload
 
