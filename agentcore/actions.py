@@ -1,15 +1,12 @@
-"""Action kinds (batch compute, async I/O, external) and the Batch handed to them."""
+"""The action kinds a state can run: batch compute, async I/O, external engines, durable store writes."""
 from __future__ import annotations
 
-from array import array
 TYPE_CHECKING = False
-
 if TYPE_CHECKING:
-    from typing import Any, Awaitable, Callable
+    from typing import Any, Awaitable, Callable, Iterable
 
+    from .batch import Batch
     from .swarm import Swarm
-
-OK, ERROR = 0, -1
 
 
 class ActionError(Exception):
@@ -18,19 +15,27 @@ class ActionError(Exception):
 
 
 def reason_of_exception(action_name: str, exc: BaseException) -> str:
+    """The reason an exception gives: an ActionError's text, else ``action: Type: text``."""
     if isinstance(exc, ActionError):
         return str(exc)
     return f"{action_name}: {type(exc).__name__}: {exc}"
 
 
 class Action:
-    """Base of the three action kinds; ``name`` shows up in errors and progress displays."""
+    """Base of the action kinds; ``name`` shows up in errors and progress displays.
+
+    ``reads`` / ``writes`` declare the payload columns the action uses; the spec checks at
+    compile time that every column read is written before (or given as an input).
+    """
 
     kind = "?"
 
-    def __init__(self, fn: Any, name: str | None = None):
+    def __init__(self, fn: Any, name: str | None = None, reads: Iterable[str] = (),
+                 writes: Iterable[str] = ()):
         self.fn = fn
         self.name = name or getattr(fn, "__name__", None) or type(fn).__name__
+        self.reads = tuple(reads)
+        self.writes = tuple(writes)
 
     def __repr__(self):
         return f"{type(self).__name__}({self.name})"
@@ -42,18 +47,24 @@ class BatchAction(Action):
     Up to ``parallel`` batches of at most ``max_batch`` agents run at once, so kernels that
     release the GIL run on several cores. ``inline=True`` runs ``fn`` on the swarm's own thread:
     right for cheap Python bookkeeping, where a thread hop would cost more than the work.
+    ``cores=n`` leases n cores from the swarm's CPU budget while ``fn`` runs, so an LLM engine
+    sharing that budget runs on the cores left instead of spin-waiting against the kernels.
     """
 
     kind = "batch"
 
     def __init__(self, fn, *, max_batch: int = 1 << 30, parallel: int | None = None,
-                 inline: bool = False, name: str | None = None):
-        super().__init__(fn, name)
+                 inline: bool = False, cores: int = 0, name: str | None = None,
+                 reads: Iterable[str] = (), writes: Iterable[str] = ()):
+        super().__init__(fn, name, reads, writes)
         if max_batch < 1:
             raise ValueError("max_batch must be >= 1")
+        if cores < 0:
+            raise ValueError("cores must be >= 0")
         self.max_batch = max_batch
         self.parallel = parallel
         self.inline = inline
+        self.cores = cores
 
 
 class AsyncAction(Action):
@@ -66,8 +77,9 @@ class AsyncAction(Action):
     kind = "async"
 
     def __init__(self, fn: Callable[[Any, int], Awaitable[str | None]], *,
-                 concurrency: int = 256, name: str | None = None):
-        super().__init__(fn, name)
+                 concurrency: int = 256, name: str | None = None,
+                 reads: Iterable[str] = (), writes: Iterable[str] = ()):
+        super().__init__(fn, name, reads, writes)
         if concurrency < 1:
             raise ValueError("concurrency must be >= 1")
         self.concurrency = concurrency
@@ -78,15 +90,18 @@ class ExternalAction(Action):
 
     ``obj.start(batch)`` is called on the swarm's thread and must not block; the engine later
     calls ``batch.complete(j, ...)`` for each agent from any thread. ``capacity`` bounds the
-    agents handed out and not yet completed (e.g. the engine's queue depth).
+    agents handed out and not yet completed (e.g. the engine's queue depth). An object may
+    declare its columns as ``reads`` / ``writes`` attributes instead of passing them here.
     """
 
     kind = "external"
 
-    def __init__(self, obj, *, capacity: int = 1 << 30, name: str | None = None):
+    def __init__(self, obj, *, capacity: int = 1 << 30, name: str | None = None,
+                 reads: Iterable[str] = (), writes: Iterable[str] = ()):
         if not callable(getattr(obj, "start", None)):
             raise TypeError(f"external_action needs an object with start(batch), got {obj!r}")
-        super().__init__(obj, name or type(obj).__name__)
+        super().__init__(obj, name or type(obj).__name__,
+                         (*getattr(obj, "reads", ()), *reads), (*getattr(obj, "writes", ()), *writes))
         self.capacity = capacity
 
 
@@ -109,63 +124,62 @@ def external_action(obj, **kw):
     return ExternalAction(obj, **kw)
 
 
-class Batch:
-    """The agents handed to one action call: ``ids[j]`` is the j-th agent's id.
+class StoreWrite:
+    """External action: each agent's rows go to the swarm's store as one atomic unit, and the
+    agent moves on only once that unit is durable (the group commit calls back), so a kill never
+    loses what a finished state wrote. ``rows(swarm, aid)`` builds the unit; ``on_stored(swarm,
+    aid)`` runs on the store's writer thread after the commit (counters, freeing columns)."""
 
-    Batch actions mark results before returning (``fail``, ``set_outcome``; unmarked agents
-    succeed). External actions report each agent later with ``complete`` from any thread.
+    def __init__(self, rows: Callable[["Swarm", int], list], *, store=None, run_id: str | None = None,
+                 on_stored: Callable[["Swarm", int], None] | None = None, reads: Iterable[str] = ()):
+        self.rows = rows
+        self.store = store
+        self.run_id = run_id
+        self.on_stored = on_stored
+        self.reads = tuple(reads)
+        self.writes = ()
+
+    def start(self, batch: "Batch") -> None:
+        sw = batch.swarm
+        store = self.store or sw.store
+        run_id = self.run_id or sw.run_id
+        if store is None or run_id is None:
+            batch.complete_all(error="no_store")
+            return
+        for j, aid in enumerate(batch.ids):
+            try:
+                rows = self.rows(sw, aid)
+            except Exception as exc:  # a bug in a row builder fails that agent, with its reason
+                batch.complete(j, error=f"rows: {type(exc).__name__}: {exc}")
+                continue
+            store.write(run_id, *rows, done=self._done(batch, j, aid))
+
+    def _done(self, batch, j, aid):
+        def done(err):
+            if err is not None:
+                batch.complete(j, error=f"store: {type(err).__name__}: {err}")
+                return
+            if self.on_stored is not None:
+                try:
+                    self.on_stored(batch.swarm, aid)
+                except Exception as exc:  # noqa: BLE001 - the rows are durable; report the hook
+                    batch.complete(j, error=f"on_stored: {type(exc).__name__}: {exc}")
+                    return
+            batch.complete(j)
+        return done
+
+
+def store_action(rows: Callable[["Swarm", int], list], *, reads: Iterable[str] = (),
+                 on_stored=None, store=None, run_id: str | None = None, name: str | None = None,
+                 capacity: int = 1 << 30) -> ExternalAction:
+    """A state that writes rows: ``rows(swarm, aid)`` -> the agent's rows, written as one unit
+    to ``store`` (default: the swarm's ``store=``) under ``run_id`` (default: the swarm's).
+
+    >>> from agentcore import AgentSpec, State, store_action
+    >>> save = store_action(lambda sw, aid: [], reads=["url"])
+    >>> AgentSpec([State("SAVE", save, on_ok="DONE")], inputs=["url"]).compile().reads[2]
+    ('url',)
     """
-
-    __slots__ = ("ids", "attempts", "state", "swarm", "_codes", "_reasons", "_act")
-
-    def __init__(self, swarm: "Swarm", state: str, ids: array, attempts: array, act: int = -1):
-        self._act = act  # an external action's index: its completions release its capacity
-        self.swarm = swarm
-        self.state = state
-        self.ids = ids
-        self.attempts = attempts
-        self._codes = None
-        self._reasons = None
-
-    def __len__(self):
-        return len(self.ids)
-
-    def __repr__(self):
-        return f"<Batch {self.state} x{len(self.ids)}>"
-
-    def _ensure_codes(self):
-        if self._codes is None:
-            n = len(self.ids)
-            self._codes = array("i", bytes(4 * n))
-            self._reasons = array("i", bytes(4 * n))
-
-    def fail(self, j: int, reason: str) -> None:
-        """Mark agent ``ids[j]`` as failed with ``reason`` (retried if its state allows)."""
-        self._ensure_codes()
-        self._codes[j] = ERROR
-        self._reasons[j] = self.swarm.reason_id(reason)
-
-    def set_outcome(self, j: int, outcome: str) -> None:
-        """Send agent ``ids[j]`` along the state's transition named ``outcome``."""
-        self._ensure_codes()
-        self._codes[j] = self.swarm.outcome_code(outcome)
-
-    def complete(self, j: int, outcome: str | None = None, error: str | None = None) -> None:
-        """Report agent ``ids[j]`` finished (thread-safe): ok, a named outcome, or an error."""
-        if error is not None:
-            code, rs = ERROR, self.swarm.reason_id(error)
-        else:
-            code, rs = (OK if outcome is None else self.swarm.outcome_code(outcome)), 0
-        self.swarm._post_one(self.ids[j], self.attempts[j], code, rs, self._act)
-
-    def complete_all(self, error: str | None = None) -> None:
-        """Report every agent of the batch at once (ok, or the same error for all)."""
-        n = len(self.ids)
-        if error is None:
-            self.swarm._post(self.ids, self.attempts, None, None, self._act, n)
-        else:
-            self.swarm._post(self.ids, self.attempts, array("i", [ERROR]) * n,
-                             array("i", [self.swarm.reason_id(error)]) * n, self._act, n)
-
-    def _finish(self) -> None:
-        self.swarm._post(self.ids, self.attempts, self._codes, self._reasons)
+    return ExternalAction(StoreWrite(rows, store=store, run_id=run_id, on_stored=on_stored,
+                                     reads=reads),
+                          capacity=capacity, name=name or getattr(rows, "__name__", "store"))

@@ -1,10 +1,14 @@
-"""Per-agent payload columns: one Python list per named field, grown on demand."""
+"""Per-agent payload columns: one Python list per declared field, grown on demand."""
 from __future__ import annotations
 
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from typing import Any, Iterable
+
+
+class UnknownColumn(LookupError):
+    """A payload column the spec does not declare (the message lists the declared ones)."""
 
 
 class Column:
@@ -67,15 +71,21 @@ class Column:
 
 
 class Payloads:
-    """Named columns keyed by agent id; ``data["x"]`` creates column ``x`` on first use."""
+    """The declared columns of a swarm, keyed by agent id: ``data["url"][aid]``.
 
-    def __init__(self):
-        self._cols: dict[str, Column] = {}
+    Only names the spec declares exist; any other name raises :class:`UnknownColumn`, so a typo
+    is an error instead of a column of None.
+    """
+
+    def __init__(self, names: Iterable[str]):
+        self._cols: dict[str, Column] = {n: Column(n) for n in names}
 
     def __getitem__(self, name: str) -> Column:
         col = self._cols.get(name)
         if col is None:
-            col = self._cols.setdefault(name, Column(name))
+            raise UnknownColumn(
+                f"no payload column {name!r}; the spec declares {sorted(self._cols)} (declare "
+                "columns with inputs= on the AgentSpec or reads=/writes= on states and actions)")
         return col
 
     def __contains__(self, name: str) -> bool:

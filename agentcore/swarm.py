@@ -1,4 +1,9 @@
-"""The swarm runtime: agent rows in compiled columns, ticked, with actions run on batches."""
+"""The swarm runtime: agent rows in compiled columns, ticked, with actions run on batches.
+
+Data path: ``Swarm.run()`` turns (``_turns``) -> ``_cycle`` applies the completions actions
+reported (``report`` / ``report_one``) to the compiled core, ticks it, and ``_launch`` hands each
+state's ready agents to that state's action as a :class:`~agentcore.batch.Batch`.
+"""
 from __future__ import annotations
 
 import os
@@ -7,32 +12,16 @@ import time
 from array import array
 TYPE_CHECKING = False
 
-from .actions import AsyncAction, Batch, BatchAction, ExternalAction, reason_of_exception
-from .payload import Payloads
+from agentcore.kernels import twin
+from agentcore.kernels.stepcodes import BUILTIN_REASONS, ERROR, R_TIMEOUT, STATUS_NAMES
+
+from .actions import AsyncAction, BatchAction, reason_of_exception
+from .batch import Batch
+from .payload import Payloads, UnknownColumn
 from .spec import AgentSpec, CompiledSpec, SpecError
 
 if TYPE_CHECKING:
     from typing import Callable, Iterable, Mapping
-
-BUILTIN_REASONS = ("", "timeout", "step budget exhausted", "unknown outcome")
-_READY, _RUNNING, _BACKOFF, _WAITING, _TERMINAL = range(5)
-
-
-def _backend(name: str | None):
-    """The step implementation: None follows AGENTCORE_NO_EXTENSIONS; tests name one."""
-    if name is None:
-        from agentcore.kernels import step
-
-        return step
-    if name == "compiled":
-        from agentcore.kernels import _step
-
-        return _step
-    if name == "python":
-        from agentcore.kernels import step_py
-
-        return step_py
-    raise ValueError(f"backend must be 'compiled', 'python' or None, got {name!r}")
 
 
 class RunResult:
@@ -74,15 +63,34 @@ class Swarm:
         rows: Mapping[str, Iterable] | None = None,
         state: str | None = None,
         workers: int | None = None,
-        backend: str | None = None,
+        kernels: str | None = None,
+        budget=None,
+        store=None,
+        run_id: str | None = None,
+        key: str | None = None,
+        outputs: Iterable[str] = (),
     ):
         if not isinstance(spec, AgentSpec):
             raise TypeError(f"Swarm needs an AgentSpec, got {type(spec).__name__}")
+        self.store = store
+        self.run_id = run_id
+        self.key = key
+        self._finished_keys: set = set()
+        if key is not None:
+            from .durable import durable_spec, finished_keys
+
+            spec = durable_spec(spec, key, tuple(outputs))
+            self._finished_keys = finished_keys(store, run_id)
         self.spec: CompiledSpec = spec.compile()
-        self._impl = _backend(backend)
+        self._impl = twin("step", kernels)
         cap = max(16, n_agents or 0)
         self._core = self._impl.Core(self.spec.tables, cap)
-        self.data = Payloads()
+        self.data = Payloads(self.spec.columns)
+        self._budget = budget
+        if budget is None and any(getattr(a, "cores", 0) for a in self.spec.actions):
+            from .cpu import default_budget
+
+            self._budget = default_budget()
         self._n_act = len(self.spec.actions)
         self._has_async = any(isinstance(a, AsyncAction) for a in self.spec.actions)
         self._workers = workers or min(4, os.cpu_count() or 2)
@@ -96,7 +104,7 @@ class Swarm:
         self._inflight = [0] * self._n_act  # agents (async/external) or batches (batch)
         self._act_index = {id(a): k for k, a in enumerate(self.spec.actions)}
         self._n_states = len(self.spec.state_names)
-        self._action_of = self.spec.tables["action_of"]
+        self._action_of = self.spec.tables.action_of
         self._offsets = array("i", bytes(4 * (self._n_states + 1)))
         self._counts = array("q", bytes(8 * (len(self.spec.state_names) + 1)))
         self._notify = _noop
@@ -118,11 +126,19 @@ class Swarm:
     def spawn(self, parent: int, n: int | None = None, *, rows: Mapping[str, Iterable] | None = None,
               state: str | None = None) -> range:
         """Fan out: add children of ``parent``; the parent moves on after its current action only
-        once every child is DONE or FAILED. Thread-safe; returns the children's ids."""
+        once every child is DONE or FAILED. Thread-safe; returns the children's ids.
+
+        In a durable swarm (``key=``), rows whose key already finished in this run are skipped."""
         return self._spawn(parent, n, rows, state)
 
     def _spawn(self, parent, n, rows, state) -> range:
         cols = {k: list(v) for k, v in (rows or {}).items()}
+        unknown = [k for k in cols if k not in self.spec.inputs]
+        if unknown:
+            raise UnknownColumn(f"rows give columns {unknown} that the spec does not declare as "
+                                f"inputs; its inputs are {list(self.spec.inputs)}")
+        if self.key is not None:
+            cols, n = self._unfinished(cols, n)
         sizes = {len(v) for v in cols.values()}
         if len(sizes) > 1:
             raise ValueError(f"rows columns have different lengths: { {k: len(v) for k, v in cols.items()} }")
@@ -159,6 +175,21 @@ class Swarm:
                     self._reason_ids[text] = rid
         return rid
 
+    def _unfinished(self, cols: dict, n):
+        keys = cols.get(self.key)
+        if keys is None:
+            raise ValueError(f"a durable swarm (key={self.key!r}) needs the {self.key!r} column in "
+                             "every row it adds or spawns")
+        keep = [i for i, k in enumerate(keys) if k not in self._finished_keys]
+        if len(keep) == len(keys):
+            return cols, n
+        return {c: [v[i] for i in keep] for c, v in cols.items()}, len(keep)
+
+    @property
+    def skipped(self) -> int:
+        """Agents of a durable swarm not run again because their key finished before."""
+        return len(self._finished_keys)
+
     def outcome_code(self, name: str) -> int:
         try:
             return self.spec.outcome_names.index(name) + 1
@@ -178,7 +209,7 @@ class Swarm:
         """Everything the core knows of one agent, by name."""
         st, status, steps, retries, reason, parent, pending = self._core.get(aid)
         return {"id": aid, "state": self.spec.state_names[st],
-                "status": ("READY", "RUNNING", "BACKOFF", "WAITING", "TERMINAL")[status],
+                "status": STATUS_NAMES[status],
                 "steps": steps, "retries": retries, "reason": self._reasons[reason],
                 "parent": parent, "pending_children": pending}
 
@@ -214,24 +245,29 @@ class Swarm:
 
         return np.asarray(self._core.column(name))
 
-    # ---- events -----------------------------------------------------------------------------
+    # ---- completions: the public API actions and engines report through -------------------------
 
-    def _post(self, ids, attempts, codes, reasons, act: int = -1, batches: int = 0) -> None:
+    def report(self, ids, attempts, codes, reasons, *, action: int = -1, released: int = 0) -> None:
+        """Completions of many agents (thread-safe): ``codes[j]`` is OK (0), ERROR (-1) or an
+        outcome number, ``reasons[j]`` a reason id (``reason_id``); None for both means all OK.
+        ``released`` units of ``action``'s capacity are freed (agents, or batches for a batch
+        action). Applied at the next tick."""
         with self._ev_lock:
             self._events.append((ids, attempts, codes, reasons))
-            if act >= 0:
-                self._inflight[act] -= batches
+            if action >= 0:
+                self._inflight[action] -= released
         self._notify()
 
-    def _post_one(self, aid, attempt, code, reason, act: int = -1) -> None:
+    def report_one(self, aid, attempt, code, reason, *, action: int = -1) -> None:
+        """The completion of one agent (thread-safe); frees one unit of ``action``'s capacity."""
         with self._ev_lock:
             o = self._one
             o[0].append(aid)
             o[1].append(attempt)
             o[2].append(code)
             o[3].append(reason)
-            if act >= 0:
-                self._inflight[act] -= 1
+            if action >= 0:
+                self._inflight[action] -= 1
         self._notify()
 
     def _drain(self, now: float) -> int:
@@ -303,11 +339,12 @@ class Swarm:
         k = self._action_of[s_idx]
         act = self.spec.actions[k]
         name = self.spec.state_names[s_idx]
+        cols = self.spec.reads[s_idx], self.spec.writes[s_idx]
         if isinstance(act, BatchAction):
             step = act.max_batch
             for lo in range(0, len(ids), step):
-                b = Batch(self, name, ids[lo:lo + step], ats[lo:lo + step]) if len(ids) > step \
-                    else Batch(self, name, ids, ats)
+                b = Batch(self, name, ids[lo:lo + step], ats[lo:lo + step], -1, *cols) \
+                    if len(ids) > step else Batch(self, name, ids, ats, -1, *cols)
                 if act.inline:
                     self._run_batch(act, k, b, counted=False)
                 else:
@@ -320,7 +357,7 @@ class Swarm:
             import asyncio
 
             loop = self._loop
-            timeout = self.spec.tables["timeout"][s_idx]
+            timeout = self.spec.tables.timeout[s_idx]
             for j in range(len(ids)):
                 t = loop.create_task(self._run_async_one(act, k, ids[j], ats[j], timeout))
                 self._async_tasks.add(t)
@@ -328,7 +365,7 @@ class Swarm:
         else:
             with self._ev_lock:
                 self._inflight[k] += len(ids)
-            b = Batch(self, name, ids, ats, act=k)
+            b = Batch(self, name, ids, ats, k, *cols)
             try:
                 act.fn.start(b)
             except Exception as exc:  # the engine refused the whole batch: those agents fail
@@ -336,12 +373,14 @@ class Swarm:
 
     def _run_batch(self, act: BatchAction, k: int, b: Batch, counted: bool = True) -> None:
         try:
-            act.fn(b)
+            if act.cores and self._budget is not None:
+                with self._budget.lease(act.cores):
+                    act.fn(b)
+            else:
+                act.fn(b)
         except Exception as exc:
-            n = len(b.ids)
-            b._codes = array("i", [-1]) * n
-            b._reasons = array("i", [self.reason_id(reason_of_exception(act.name, exc))]) * n
-        self._post(b.ids, b.attempts, b._codes, b._reasons, k if counted else -1, 1)
+            b.fail_all(reason_of_exception(act.name, exc))
+        self.report(b.ids, b.attempts, b.codes, b.reasons, action=k if counted else -1, released=1)
 
     async def _run_async_one(self, act: AsyncAction, k: int, aid: int, att: int, timeout):
         import asyncio
@@ -353,12 +392,12 @@ class Swarm:
             if res is not None:
                 code = self.outcome_code(res)
         except asyncio.CancelledError:
-            code, rs = -1, self.reason_id("cancelled")
+            code, rs = ERROR, self.reason_id("cancelled")
         except (asyncio.TimeoutError, TimeoutError):
-            code, rs = -1, 1
+            code, rs = ERROR, R_TIMEOUT
         except Exception as exc:
-            code, rs = -1, self.reason_id(reason_of_exception(act.name, exc))
-        self._post_one(aid, att, code, rs, k)
+            code, rs = ERROR, self.reason_id(reason_of_exception(act.name, exc))
+        self.report_one(aid, att, code, rs, action=k)
 
     def _pool_submit(self, fn, *args) -> None:
         if self._pool is None:

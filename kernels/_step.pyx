@@ -23,11 +23,20 @@ cdef enum:
     FAILED = 1
     OK = 0
     ERROR = -1
-    # reason ids fixed by the runtime (agentcore.swarm interns all others after these)
+    # mirrors of kernels/stepcodes.py (checked at import below): C needs them as constants
     R_NONE = 0
     R_TIMEOUT = 1
     R_STEPS = 2
     R_OUTCOME = 3
+
+from agentcore.kernels import stepcodes as _codes
+
+if ((READY, RUNNING, BACKOFF, WAITING, TERMINAL, DONE, FAILED, OK, ERROR,
+     R_NONE, R_TIMEOUT, R_STEPS, R_OUTCOME) !=
+        (_codes.READY, _codes.RUNNING, _codes.BACKOFF, _codes.WAITING, _codes.TERMINAL,
+         _codes.DONE, _codes.FAILED, _codes.OK, _codes.ERROR,
+         _codes.R_NONE, _codes.R_TIMEOUT, _codes.R_STEPS, _codes.R_OUTCOME)):
+    raise ImportError("kernels/_step.pyx's enum differs from kernels/stepcodes.py; make them equal")
 
 cdef array _I32 = array("i")
 cdef array _U16 = array("H")
@@ -66,9 +75,9 @@ cdef class Core:
 
     def __init__(self, tables, Py_ssize_t capacity=1024):
         cdef int32_t s, k
-        self.n_states = len(tables["action_of"])
-        self.n_outcomes = tables["n_outcomes"]
-        self.max_steps = tables["max_steps"]
+        self.n_states = len(tables.action_of)
+        self.n_outcomes = tables.n_outcomes
+        self.max_steps = tables.max_steps
         if self.n_states > 32767:
             raise ValueError("at most 32767 states")
         if not 1 <= self.max_steps <= 65535:
@@ -83,17 +92,17 @@ cdef class Core:
         self.timeout = <double *> _calloc(ns, 8)
         self.any_timeout = False
         for s in range(ns):
-            self.action_of[s] = tables["action_of"][s]
-            self.ok_next[s] = tables["ok_next"][s]
-            self.err_next[s] = tables["err_next"][s]
-            self.max_retries[s] = min(255, tables["max_retries"][s])
-            self.backoff[s] = tables["backoff"][s]
-            t = tables["timeout"][s]
+            self.action_of[s] = tables.action_of[s]
+            self.ok_next[s] = tables.ok_next[s]
+            self.err_next[s] = tables.err_next[s]
+            self.max_retries[s] = min(255, tables.max_retries[s])
+            self.backoff[s] = tables.backoff[s]
+            t = tables.timeout[s]
             self.timeout[s] = INFINITY if t is None else t
             if t is not None:
                 self.any_timeout = True
             for k in range(self.n_outcomes):
-                self.out_next[s * self.n_outcomes + k] = tables["out_next"][s * self.n_outcomes + k]
+                self.out_next[s * self.n_outcomes + k] = tables.out_next[s * self.n_outcomes + k]
         self._grow(max(capacity, 16))
 
     def __dealloc__(self):

@@ -14,10 +14,9 @@ Columns (one entry per agent, ids are row numbers):
 """
 from array import array
 
-READY, RUNNING, BACKOFF, WAITING, TERMINAL = range(5)
-DONE, FAILED = 0, 1
-OK, ERROR = 0, -1
-R_NONE, R_TIMEOUT, R_STEPS, R_OUTCOME = range(4)
+from agentcore.kernels.stepcodes import (BACKOFF, DONE, ERROR, FAILED, OK, R_NONE, R_OUTCOME,  # noqa: F401
+                                         R_STEPS, R_TIMEOUT, READY, RUNNING, TERMINAL, WAITING)
+
 INF = float("inf")
 
 
@@ -25,21 +24,21 @@ class Core:
     """Agent columns plus the compiled spec's transition tables (see module docstring)."""
 
     def __init__(self, tables, capacity=1024):
-        self.n_states = len(tables["action_of"])
-        self.n_outcomes = tables["n_outcomes"]
-        self.max_steps = tables["max_steps"]
-        self.action_of = list(tables["action_of"])
-        self.ok_next = list(tables["ok_next"])
-        self.err_next = list(tables["err_next"])
-        self.out_next = list(tables["out_next"])
+        self.n_states = len(tables.action_of)
+        self.n_outcomes = tables.n_outcomes
+        self.max_steps = tables.max_steps
+        self.action_of = list(tables.action_of)
+        self.ok_next = list(tables.ok_next)
+        self.err_next = list(tables.err_next)
+        self.out_next = list(tables.out_next)
         if self.n_states > 32767:
             raise ValueError("at most 32767 states")
         if not 1 <= self.max_steps <= 65535:
             raise ValueError("max_steps must be within 1..65535")
-        self.max_retries = [min(255, r) for r in tables["max_retries"]]
-        self.backoff = list(tables["backoff"])
-        self.timeout = [INF if t is None else t for t in tables["timeout"]]
-        self.any_timeout = any(t is not None for t in tables["timeout"])
+        self.max_retries = [min(255, r) for r in tables.max_retries]
+        self.backoff = list(tables.backoff)
+        self.timeout = [INF if t is None else t for t in tables.timeout]
+        self.any_timeout = any(t is not None for t in tables.timeout)
         self.state = array("i")
         self.status = array("B")
         self.retries = array("i")

@@ -1,4 +1,6 @@
 """AgentSpec validation and compilation into transition tables."""
+import dataclasses
+
 import pytest
 
 from agentcore import AgentSpec, SpecError, State, batch_action
@@ -13,15 +15,17 @@ def test_compiles_to_integer_tables():
         State("TOOL", noop, on_ok="THINK", on_error="THINK"),
     ])
     c = spec.compile()
-    assert c.state_names == ["DONE", "FAILED", "THINK", "TOOL"]
-    assert c.outcome_names == ["tool"]
+    assert c.state_names == ("DONE", "FAILED", "THINK", "TOOL")
+    assert c.outcome_names == ("tool",)
     t = c.tables
-    assert t["ok_next"][2] == 0 and t["ok_next"][3] == 2
-    assert t["err_next"][2] == 1 and t["err_next"][3] == 2
-    assert t["out_next"][2 * 1 + 0] == 3
-    assert t["max_retries"][2] == 2 and t["backoff"][2] == 0.5 and t["timeout"][2] == 3.0
-    assert t["timeout"][3] is None
-    assert c.actions == [noop]
+    assert t.ok_next[2] == 0 and t.ok_next[3] == 2
+    assert t.err_next[2] == 1 and t.err_next[3] == 2
+    assert t.out_next[2 * 1 + 0] == 3
+    assert t.max_retries[2] == 2 and t.backoff[2] == 0.5 and t.timeout[2] == 3.0
+    assert t.timeout[3] is None
+    assert c.actions == (noop,)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        t.max_steps = 5  # compiled tables are frozen: a running core cannot drift from its spec
 
 
 @pytest.mark.parametrize("states, kwargs, message", [
@@ -53,9 +57,52 @@ def test_named_actions_resolve_and_second_entry_makes_states_reachable():
     )
     c = spec.compile()
     assert len(c.actions) == 2 and c.actions[0] is noop
-    assert c.entries == ["SITE", "PAGE"]
+    assert c.entries == ("SITE", "PAGE")
 
 
 def test_empty_spec_rejected():
     with pytest.raises(SpecError, match="at least one state"):
         AgentSpec([])
+
+
+# ---- declared columns ------------------------------------------------------------------------
+
+def act(reads=(), writes=()):
+    return batch_action(lambda batch: None, inline=True, reads=reads, writes=writes)
+
+
+def test_a_column_read_but_never_written_is_a_compile_error_naming_it():
+    spec = AgentSpec([State("FETCH", act(reads=["url"], writes=["html"]), on_ok="PARSE"),
+                      State("PARSE", act(reads=["htlm"]), on_ok="DONE")], inputs=["url"])
+    with pytest.raises(SpecError) as err:
+        spec.compile()
+    msg = str(err.value)
+    assert "'PARSE' reads column 'htlm'" in msg and "['html', 'url']" in msg
+
+
+def test_a_column_written_only_after_its_reader_is_rejected():
+    spec = AgentSpec([State("A", act(reads=["text"]), on_ok="B"),
+                      State("B", act(writes=["text"]), on_ok="DONE")])
+    with pytest.raises(SpecError, match="'A' reads column 'text'"):
+        spec.compile()
+
+
+def test_columns_written_earlier_in_a_loop_or_on_a_branch_are_accepted():
+    spec = AgentSpec([
+        State("THINK", act(reads=["messages"], writes=["call"]), on_ok="DONE",
+              outcomes={"tool": "TOOL"}),
+        State("TOOL", act(reads=["call"], writes=["messages"]), on_ok="THINK"),
+    ], inputs=["messages"])
+    c = spec.compile()
+    assert set(c.columns) == {"messages", "call"}
+    assert c.reads[c.state_index("TOOL")] == ("call",)
+    assert c.writes[c.state_index("THINK")] == ("call",)
+
+
+def test_state_level_declarations_add_to_the_action_ones():
+    shared = act(reads=["url"])
+    spec = AgentSpec([State("A", shared, on_ok="B", writes=["a"]),
+                      State("B", shared, on_ok="DONE", reads=["a"])], inputs=["url"])
+    c = spec.compile()
+    assert c.reads[c.state_index("B")] == ("url", "a")
+    assert c.writes[c.state_index("A")] == ("a",)

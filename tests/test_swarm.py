@@ -13,18 +13,13 @@ from agentcore import AgentSpec, State, Swarm, async_action, batch_action, exter
 LIFECYCLE = ["FETCH", "PARSE", "ANALYZE", "INFER", "STORE"]
 
 
-@pytest.fixture(params=["compiled", "python"])
-def backend(request):
-    return request.param
-
-
 def lifecycle(action):
     nxt = LIFECYCLE[1:] + ["DONE"]
     return AgentSpec([State(s, action, on_ok=n) for s, n in zip(LIFECYCLE, nxt)])
 
 
 @pytest.mark.parametrize("inline", [True, False])
-def test_lifecycle_all_agents_done(backend, inline):
+def test_lifecycle_all_agents_done(impl, inline):
     seen = []
     lock = threading.Lock()
 
@@ -32,7 +27,7 @@ def test_lifecycle_all_agents_done(backend, inline):
         with lock:
             seen.append((batch.state, len(batch)))
 
-    swarm = Swarm(lifecycle(batch_action(act, inline=inline)), 10_000, backend=backend)
+    swarm = Swarm(lifecycle(batch_action(act, inline=inline)), 10_000, kernels=impl)
     res = swarm.run()
     assert res.counts["DONE"] == 10_000 and res.failed == 0
     per_state = {}
@@ -42,8 +37,8 @@ def test_lifecycle_all_agents_done(backend, inline):
     assert swarm.agent(123)["steps"] == 5
 
 
-def test_million_agents_reach_terminal_states(backend):
-    n = 1_000_000 if backend == "compiled" else 200_000
+def test_million_agents_reach_terminal_states(impl):
+    n = 1_000_000 if impl == "compiled" else 200_000
     fail_every = 7
 
     def act(batch):
@@ -52,20 +47,20 @@ def test_million_agents_reach_terminal_states(backend):
                 if a % fail_every == 0:
                     batch.fail(j, "bad page")
 
-    res = Swarm(lifecycle(batch_action(act, inline=True)), n, backend=backend).run()
+    res = Swarm(lifecycle(batch_action(act, inline=True)), n, kernels=impl).run()
     failed = len(range(0, n, fail_every))
     assert res.counts["FAILED"] == failed
     assert res.counts["DONE"] == n - failed
     assert sum(v for k, v in res.counts.items()) == n
 
 
-def test_exception_in_action_fails_only_that_batch(backend):
+def test_exception_in_action_fails_only_that_batch(impl):
     def act(batch):
         if batch.state == "PARSE" and batch.ids[0] < 50:
             raise ValueError("malformed input")
 
     spec = lifecycle(batch_action(act, max_batch=50))
-    swarm = Swarm(spec, 200, backend=backend)
+    swarm = Swarm(spec, 200, kernels=impl)
     res = swarm.run()
     assert res.failed == 50 and res.done == 150
     assert swarm.reason_of(10) == "act: ValueError: malformed input"
@@ -73,7 +68,7 @@ def test_exception_in_action_fails_only_that_batch(backend):
     assert swarm.failures() == {"act: ValueError: malformed input": 50}
 
 
-def test_retries_with_backoff_then_success(backend):
+def test_retries_with_backoff_then_success(impl):
     attempts = {}
     times = {}
 
@@ -87,7 +82,7 @@ def test_retries_with_backoff_then_success(backend):
 
     spec = AgentSpec([State("TRY", batch_action(flaky, inline=True), on_ok="DONE",
                             retries=3, backoff=0.02)])
-    swarm = Swarm(spec, 20, backend=backend)
+    swarm = Swarm(spec, 20, kernels=impl)
     res = swarm.run()
     assert res.done == 20
     assert all(v == 3 for v in attempts.values())
@@ -95,7 +90,7 @@ def test_retries_with_backoff_then_success(backend):
         assert ts[1] - ts[0] >= 0.02 and ts[2] - ts[1] >= 0.04
 
 
-def test_retries_exhausted_follow_on_error(backend):
+def test_retries_exhausted_follow_on_error(impl):
     def always_fails(batch):
         for j in range(len(batch)):
             batch.fail(j, "refused")
@@ -111,7 +106,7 @@ def test_retries_exhausted_follow_on_error(backend):
               retries=2, backoff=0.001),
         State("RECORD", batch_action(record, inline=True), on_ok="FAILED"),
     ])
-    swarm = Swarm(spec, 5, backend=backend)
+    swarm = Swarm(spec, 5, kernels=impl)
     res = swarm.run()
     assert res.failed == 5
     assert recorded == {a: "refused" for a in range(5)}
@@ -119,18 +114,18 @@ def test_retries_exhausted_follow_on_error(backend):
     assert swarm.agent(0)["steps"] == 2  # TRY -> RECORD -> FAILED, retries don't count as steps
 
 
-def test_timeout_of_async_action_is_an_error_with_reason(backend):
+def test_timeout_of_async_action_is_an_error_with_reason(impl):
     async def slow(swarm, aid):
         await asyncio.sleep(0.5 if aid % 2 else 0)
 
     spec = AgentSpec([State("IO", async_action(slow), on_ok="DONE", timeout=0.05, retries=1)])
-    swarm = Swarm(spec, 10, backend=backend)
+    swarm = Swarm(spec, 10, kernels=impl)
     res = swarm.run()
     assert res.done == 5 and res.failed == 5
     assert swarm.reason_of(1) == "timeout"
 
 
-def test_timeout_of_external_action_and_late_completion_is_ignored(backend):
+def test_timeout_of_external_action_and_late_completion_is_ignored(impl):
     held = []
 
     class Engine:
@@ -138,7 +133,7 @@ def test_timeout_of_external_action_and_late_completion_is_ignored(backend):
             held.append(batch)  # never completes in time
 
     spec = AgentSpec([State("LLM", external_action(Engine()), on_ok="DONE", timeout=0.05)])
-    swarm = Swarm(spec, 3, backend=backend)
+    swarm = Swarm(spec, 3, kernels=impl)
     res = swarm.run()
     assert res.failed == 3 and swarm.reason_of(0) == "timeout"
     held[0].complete(0)  # too late: stale, must not resurrect the agent
@@ -147,7 +142,7 @@ def test_timeout_of_external_action_and_late_completion_is_ignored(backend):
     assert swarm.counts()["FAILED"] == 3 and swarm.state_of(0) == "FAILED"
 
 
-def test_outcomes_loop_until_answer(backend):
+def test_outcomes_loop_until_answer(impl):
     # think -> tool -> think ... until the agent answers; agent a needs a % 4 tool calls
     tool_calls = {}
 
@@ -165,14 +160,14 @@ def test_outcomes_loop_until_answer(backend):
               outcomes={"call_tool": "TOOL"}),
         State("TOOL", batch_action(tool, inline=True), on_ok="THINK"),
     ])
-    swarm = Swarm(spec, 40, backend=backend)
+    swarm = Swarm(spec, 40, kernels=impl)
     assert swarm.run().done == 40
     for a in range(40):
         assert tool_calls.get(a, 0) == a % 4
         assert swarm.agent(a)["steps"] == 2 * (a % 4) + 1
 
 
-def test_states_sharing_an_action_get_separate_batches(backend):
+def test_states_sharing_an_action_get_separate_batches(impl):
     seen = []
 
     def record(batch):
@@ -187,32 +182,32 @@ def test_states_sharing_an_action_get_separate_batches(backend):
         State("STORE_OK", shared, on_ok="DONE"),
         State("STORE_FAIL", shared, on_ok="FAILED"),
     ])
-    res = Swarm(spec, 10, backend=backend).run()
+    res = Swarm(spec, 10, kernels=impl).run()
     assert res.done == 5 and res.failed == 5
     assert sorted((s, tuple(st), n) for s, st, n in seen) == [
         ("STORE_FAIL", ("STORE_FAIL",), 5), ("STORE_OK", ("STORE_OK",), 5)]
 
 
-def test_step_budget_fails_endless_loops(backend):
+def test_step_budget_fails_endless_loops(impl):
     spec = AgentSpec([
         State("THINK", batch_action(lambda b: [b.set_outcome(j, "again") for j in range(len(b))],
                                     inline=True), on_ok="DONE", outcomes={"again": "THINK"}),
     ], max_steps=10)
-    swarm = Swarm(spec, 3, backend=backend)
+    swarm = Swarm(spec, 3, kernels=impl)
     assert swarm.run().failed == 3
-    assert swarm.reason_of(2) == "step budget exhausted"
+    assert swarm.reason_of(2) == "step_budget_exhausted"
 
 
-def test_unknown_outcome_fails_agent(backend):
+def test_unknown_outcome_fails_agent(impl):
     spec = AgentSpec([State("A", batch_action(lambda b: b.set_outcome(0, "nope"), inline=True),
                             on_ok="DONE", outcomes={"yes": "DONE"})])
-    swarm = Swarm(spec, 2, backend=backend)
+    swarm = Swarm(spec, 2, kernels=impl)
     res = swarm.run()
     assert res.failed == 2  # set_outcome raised SpecError: the whole batch failed with it
     assert "unknown outcome 'nope'" in swarm.reason_of(0)
 
 
-def test_fan_out_fan_in(backend):
+def test_fan_out_fan_in(impl):
     order = []
     lock = threading.Lock()
 
@@ -241,11 +236,11 @@ def test_fan_out_fan_in(backend):
                 sw.data["ok_pages"][a] = sum(sw.state_of(k) == "DONE" for k in kids)
 
     spec = AgentSpec([
-        State("SITE", batch_action(site, max_batch=3), on_ok="AGG"),
-        State("AGG", batch_action(aggregate), on_ok="DONE"),
-        State("PAGE", batch_action(page, max_batch=4), on_ok="DONE"),
-    ], entries=["SITE", "PAGE"])
-    swarm = Swarm(spec, 10, backend=backend)
+        State("SITE", batch_action(site, max_batch=3, writes=["kids"]), on_ok="AGG"),
+        State("AGG", batch_action(aggregate, reads=["kids"], writes=["ok_pages"]), on_ok="DONE"),
+        State("PAGE", batch_action(page, max_batch=4, reads=["url"]), on_ok="DONE"),
+    ], entries=["SITE", "PAGE"], inputs=["url"])
+    swarm = Swarm(spec, 10, kernels=impl)
     res = swarm.run()
     n_pages = sum(a % 5 + 1 for a in range(10))
     n_404 = sum(1 for a in range(10) if a % 5 + 1 > 3)
@@ -256,20 +251,21 @@ def test_fan_out_fan_in(backend):
         assert swarm.agent(a)["pending_children"] == 0
 
 
-def test_nested_fan_out_releases_grandparents(backend):
+def test_nested_fan_out_releases_grandparents(impl):
     def spawn_two(batch):
         for a in batch.ids:
             depth = batch.swarm.data["depth"][a] or 0
             if depth < 3:
                 batch.swarm.spawn(a, rows={"depth": [depth + 1, depth + 1]}, state="NODE")
 
-    spec = AgentSpec([State("NODE", batch_action(spawn_two, inline=True), on_ok="DONE")])
-    swarm = Swarm(spec, 1, backend=backend)
+    spec = AgentSpec([State("NODE", batch_action(spawn_two, inline=True, reads=["depth"]),
+                            on_ok="DONE")], inputs=["depth"])
+    swarm = Swarm(spec, 1, kernels=impl)
     res = swarm.run()
     assert res.agents == 1 + 2 + 4 + 8 and res.done == 15
 
 
-def test_async_concurrency_bound(backend):
+def test_async_concurrency_bound(impl):
     live = [0, 0]
 
     async def io(swarm, aid):
@@ -281,22 +277,22 @@ def test_async_concurrency_bound(backend):
 
     spec = AgentSpec([State("IO", async_action(io, concurrency=8), on_ok="DONE",
                             outcomes={"again": "IO"})])
-    swarm = Swarm(spec, 100, backend=backend)
+    swarm = Swarm(spec, 100, kernels=impl)
     assert swarm.run().done == 100
     assert live[1] == 8
 
 
-def test_async_exception_is_recorded(backend):
+def test_async_exception_is_recorded(impl):
     async def io(swarm, aid):
         raise ConnectionRefusedError("127.0.0.1:9 refused")
 
     spec = AgentSpec([State("IO", async_action(io), on_ok="DONE")])
-    swarm = Swarm(spec, 3, backend=backend)
+    swarm = Swarm(spec, 3, kernels=impl)
     assert swarm.run().failed == 3
     assert swarm.reason_of(0) == "io: ConnectionRefusedError: 127.0.0.1:9 refused"
 
 
-def test_action_error_gives_its_reason_verbatim(backend):
+def test_action_error_gives_its_reason_verbatim(impl):
     from agentcore import ActionError
 
     async def io(swarm, aid):
@@ -307,16 +303,16 @@ def test_action_error_gives_its_reason_verbatim(backend):
 
     spec = AgentSpec([State("IO", async_action(io), on_ok="DONE", on_error="B"),
                       State("B", batch_action(batch), on_ok="DONE")])
-    swarm = Swarm(spec, 2, backend=backend)
+    swarm = Swarm(spec, 2, kernels=impl)
     swarm.run()
     assert swarm.reason_of(0) == "empty_text"
     spec = AgentSpec([State("IO", async_action(io), on_ok="DONE")])
-    swarm = Swarm(spec, 2, backend=backend)
+    swarm = Swarm(spec, 2, kernels=impl)
     swarm.run()
     assert swarm.failures() == {"http_404": 2}
 
 
-def test_external_action_completes_from_another_thread(backend):
+def test_external_action_completes_from_another_thread(impl):
     class Engine:
         def __init__(self):
             self.requests = []
@@ -328,27 +324,27 @@ def test_external_action_completes_from_another_thread(backend):
             threading.Thread(target=work).start()
 
     spec = AgentSpec([State("LLM", external_action(Engine(), capacity=4), on_ok="DONE")])
-    swarm = Swarm(spec, 30, backend=backend)
+    swarm = Swarm(spec, 30, kernels=impl)
     res = swarm.run()
     assert res.done == 29 and swarm.reason_of(2) == "bad json"
 
 
-def test_payload_columns_and_numpy_views(backend):
+def test_payload_columns_and_numpy_views(impl):
     def parse(batch):
-        sw = batch.swarm
-        sw.data["length"][batch.ids] = [len(u) for u in sw.data["url"][batch.ids]]
+        batch.set("length", [len(u) for u in batch.get("url")])
 
-    spec = AgentSpec([State("PARSE", batch_action(parse), on_ok="DONE")])
-    swarm = Swarm(spec, rows={"url": ["http://a", "http://bb", "x"]}, backend=backend)
+    spec = AgentSpec([State("PARSE", batch_action(parse, reads=["url"], writes=["length"]),
+                            on_ok="DONE")], inputs=["url"])
+    swarm = Swarm(spec, rows={"url": ["http://a", "http://bb", "x"]}, kernels=impl)
     swarm.run()
     assert swarm.data["length"][[0, 1, 2]] == [8, 9, 1]
-    assert swarm.data["missing"][1] is None
+    assert swarm.data["url"][7] is None  # a declared column reads None for an agent never written
     assert list(swarm.column("state")) == [0, 0, 0]
     assert list(swarm.column("steps")) == [1, 1, 1]
 
 
 def test_twins_agree_on_a_mixed_workload():
-    def run(backend):
+    def run(impl):
         def a(batch):
             for j, x in enumerate(batch.ids):
                 if x % 11 == 0:
@@ -364,11 +360,11 @@ def test_twins_agree_on_a_mixed_workload():
             State("B", batch_action(a, inline=True), on_ok="DONE", outcomes={"loop": "A"},
                   on_error="A"),
         ], max_steps=9)
-        sw = Swarm(spec, 2000, backend=backend)
+        sw = Swarm(spec, 2000, kernels=impl)
         res = sw.run()
         return res.counts, [sw.agent(i) for i in range(sw.size)]
 
-    assert run("compiled") == run("python")
+    assert run("compiled") == run("pure")
 
 
 def test_env_switch_selects_the_pure_twin():
@@ -386,3 +382,43 @@ def test_import_stays_light():
             " 'aiohttp', 'ray', 'rich'}; print(sorted(heavy & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+# ---- declared columns at run time ---------------------------------------------------------------
+
+def test_unknown_columns_are_errors_that_list_the_declared_ones(impl):
+    from agentcore import UndeclaredColumn, UnknownColumn
+
+    seen = {}
+
+    def parse(batch):
+        with pytest.raises(UndeclaredColumn, match="reads column 'body' without declaring"):
+            batch.get("body")
+        with pytest.raises(UndeclaredColumn, match="writes column 'url' without declaring"):
+            batch.set("url", ["x"] * len(batch))
+        seen["ok"] = True
+
+    spec = AgentSpec([State("PARSE", batch_action(parse, reads=["url"], writes=["n"]),
+                            on_ok="DONE")], inputs=["url"])
+    swarm = Swarm(spec, rows={"url": ["a", "b"]}, kernels=impl)
+    with pytest.raises(UnknownColumn, match=r"no payload column 'lenght'.*\['n', 'url'\]"):
+        swarm.data["lenght"]
+    with pytest.raises(UnknownColumn, match="does not declare as inputs"):
+        swarm.add(rows={"url": ["c"], "extra": [1]})
+    assert swarm.run().done == 2 and seen["ok"]
+
+
+def test_cores_lease_the_swarm_budget_while_the_batch_runs(impl):
+    from agentcore.cpu import CpuBudget
+
+    budget = CpuBudget(total=2)
+    during = []
+
+    def kernel(batch):
+        during.append(budget.llm_threads_now())
+
+    spec = AgentSpec([State("K", batch_action(kernel, cores=1, max_batch=5), on_ok="DONE")])
+    swarm = Swarm(spec, 10, kernels=impl, budget=budget)
+    assert swarm.run().done == 10
+    assert during and all(t == 1 for t in during)  # one core leased: the engine gets one
+    assert budget.llm_threads_now() == 2            # and gets it back afterwards

@@ -7,22 +7,22 @@ from agentcore.bench.lifecycle import lifecycle_spec
 
 
 class Lifecycle:
-    params = ([10_000, 100_000, 1_000_000], ["compiled", "python"])
-    param_names = ["agents", "backend"]
+    params = ([10_000, 100_000, 1_000_000], ["compiled", "pure"])
+    param_names = ["agents", "kernels"]
     timeout = 300
 
     def setup(self, n, backend):
-        if backend == "python" and n > 100_000:
+        if backend == "pure" and n > 100_000:
             raise NotImplementedError("the pure twin is for correctness, not 1M-agent runs")
         self.spec = lifecycle_spec(inline=True)
         self.spec.compile()
-        Swarm(self.spec, 1, backend=backend).run()  # load the step module outside the timing
+        Swarm(self.spec, 1, kernels=backend).run()  # load the step module outside the timing
 
     def time_lifecycle(self, n, backend):
-        Swarm(self.spec, n, backend=backend).run()
+        Swarm(self.spec, n, kernels=backend).run()
 
     def peakmem_lifecycle(self, n, backend):
-        Swarm(self.spec, n, backend=backend).run()
+        Swarm(self.spec, n, kernels=backend).run()
 
 
 class PooledLifecycle:
