@@ -10,7 +10,7 @@ import pytest
 
 from agentcore import cpu as budget_mod
 from agentcore.llm import grammar, model
-from agentcore.llm import _workload
+from agentcore.llm import workload
 
 
 def test_import_is_light():
@@ -132,11 +132,11 @@ def test_budget_settings_from_environment(monkeypatch):
 
 
 def test_workload_excerpts_are_distinct_ascii_700_chars():
-    ex = _workload.excerpts(128)
+    ex = workload.excerpts(128)
     assert len(set(ex)) == 128
     assert all(len(e) == 700 and e.isascii() for e in ex)
-    reqs = _workload.chat_requests(3)
-    assert reqs[0][0] == {"role": "system", "content": _workload.SYSTEM_PROMPT}
+    reqs = workload.chat_requests(3)
+    assert reqs[0][0] == {"role": "system", "content": workload.SYSTEM_PROMPT}
 
 
 def test_every_string_class_in_the_grammar_excludes_control_characters():

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from agentcore.llm import _workload
+from agentcore.llm import workload
 from agentcore.llm.engine import Engine, LLMError, Result
 from agentcore.llm.grammar import validate
 from agentcore.llm.model import ModelCorrupt, ModelNotFound, default_model_path
@@ -84,7 +84,7 @@ SCHEMA = {
 
 @pytest.mark.slow
 def test_hundred_concurrent_json_requests_parse_and_validate(engine):
-    excerpts = _workload.excerpts(100, chars=300)
+    excerpts = workload.excerpts(100, chars=300)
     futs = [engine.submit([{"role": "system", "content": "Reply with JSON describing the text."},
                            {"role": "user", "content": e}], max_tokens=96, json_schema=SCHEMA)
             for e in excerpts]
@@ -249,7 +249,7 @@ def test_swarm_of_agents_uses_the_engine(engine):
     from agentcore import AgentSpec, State, Swarm
     from agentcore.llm.action import llm_action
 
-    texts = _workload.excerpts(24, chars=300) + ["x " * 2000]  # the last prompt is too long
+    texts = workload.excerpts(24, chars=300) + ["x " * 2000]  # the last prompt is too long
 
     def build(swarm, aid):
         return [{"role": "system", "content": "Name the topic of the text in three words."},

@@ -195,9 +195,9 @@ def run_server(binary, model, requests, concurrency, max_tokens, threads) -> dic
 def run_sequential(model, requests, max_tokens, threads) -> dict:
     from llama_cpp import Llama
 
-    from agentcore.llm import _lib
+    from agentcore.llm import bindings
 
-    _lib.load()
+    bindings.load()
     llm = Llama(model_path=str(model), n_ctx=512, n_threads=threads, n_threads_batch=threads, verbose=False)
     llm.create_chat_completion(requests[0], max_tokens=4, temperature=0.0)
     gen = 0
@@ -255,11 +255,11 @@ def _files(spec: str) -> list[tuple[str, Path]]:
 
 
 def run(args) -> int:
-    from agentcore.llm import _workload
+    from agentcore.llm import workload
 
     conc = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    requests = _workload.chat_requests(args.requests)
+    requests = workload.chat_requests(args.requests)
     files = _files(args.files)
     binary = llama_server_binary() if "server" not in skip else None
     rows = []

@@ -53,7 +53,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from agentcore.llm import _lib
+from agentcore.llm import bindings
 from agentcore.cpu import CpuBudget, default_budget
 
 MAX_SEQUENCES = 256  # llama.cpp's LLAMA_MAX_SEQ
@@ -163,8 +163,8 @@ class Engine:
         self.max_prefixes = max_prefixes
         self.overflow = overflow
         self._fixed_threads = n_threads
-        ll = self._ll = _lib.load()
-        self._model = _lib.load_model(self.model_path)
+        ll = self._ll = bindings.load()
+        self._model = bindings.load_model(self.model_path)
         self._vocab = ll.llama_model_get_vocab(self._model)
         self.n_vocab = ll.llama_vocab_n_tokens(self._vocab)
 
@@ -369,7 +369,7 @@ class Engine:
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids of ``text`` (special tokens parsed; BOS added when the model wants it)."""
-        return _lib.tokenize(self._vocab, text, add_special=self._add_bos, parse_special=True)
+        return bindings.tokenize(self._vocab, text, add_special=self._add_bos, parse_special=True)
 
     def detokenize(self, tokens) -> str:
         return b"".join(self._piece(int(t)) for t in tokens).decode("utf-8", "replace")

@@ -144,9 +144,9 @@ def _threads() -> int:
 
 
 def _quantize(source: Path, out: Path, ftype: int, n_threads: int) -> None:
-    from agentcore.llm import _lib
+    from agentcore.llm import bindings
 
-    llama_cpp = _lib.load()
+    llama_cpp = bindings.load()
     params = llama_cpp.llama_model_quantize_default_params()
     params.nthread = n_threads
     params.ftype = ftype
@@ -169,22 +169,22 @@ def eval_text() -> str:
 
     Falls back to a built-in paragraph when the benchmark data is not beside the checkout.
     """
-    from agentcore.llm import _workload
+    from agentcore.llm import workload
 
-    texts = _workload.ascii_articles()
+    texts = workload.ascii_articles()
     if texts:
         return "\n\n".join(texts[:6])
-    return _workload.FALLBACK_TEXT
+    return workload.FALLBACK_TEXT
 
 
 def _token_logprobs(path: Path, tokens: list[int], n_ctx: int, n_threads: int):
     """Per-position log-probabilities of ``tokens`` and the argmax predictions, in chunks of n_ctx."""
     import numpy as np
 
-    from agentcore.llm import _lib
+    from agentcore.llm import bindings
 
-    llama_cpp = _lib.load()
-    model = _lib.load_model(path)
+    llama_cpp = bindings.load()
+    model = bindings.load_model(path)
     try:
         cparams = llama_cpp.llama_context_default_params()
         cparams.n_ctx = n_ctx
@@ -235,10 +235,10 @@ def measure_quality(source: Path, converted: Path, ftype: str, *, n_ctx: int = 5
     """Perplexity of both files on :func:`eval_text`, and how often their greedy picks agree."""
     import numpy as np
 
-    from agentcore.llm import _lib
+    from agentcore.llm import bindings
 
     n_threads = n_threads or _threads()
-    tokens = _lib.tokenize_file_model(source, eval_text())[:max_tokens]
+    tokens = bindings.tokenize_file_model(source, eval_text())[:max_tokens]
     lp_a, am_a = _token_logprobs(source, tokens, n_ctx, n_threads)
     lp_b, am_b = _token_logprobs(converted, tokens, n_ctx, n_threads)
     ppl_a = float(np.exp(-lp_a.mean()))

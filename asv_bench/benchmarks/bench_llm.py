@@ -27,10 +27,10 @@ class LLMEngine:
 
     def setup(self, in_flight):
         _require_model()
-        from agentcore.llm import _workload
+        from agentcore.llm import workload
         from agentcore.llm.engine import Engine
 
-        self.requests = _workload.chat_requests(32)
+        self.requests = workload.chat_requests(32)
         self.engine = Engine(n_slots=in_flight, n_threads=2)
         self.engine.generate(self.requests[0], max_tokens=2)
 
@@ -69,10 +69,10 @@ class LLMJson:
 
     def setup(self):
         _require_model()
-        from agentcore.llm import _workload
+        from agentcore.llm import workload
         from agentcore.llm.engine import Engine
 
-        self.requests = _workload.chat_requests(16)
+        self.requests = workload.chat_requests(16)
         self.engine = Engine(n_slots=16, n_threads=2)
 
     def teardown(self):
