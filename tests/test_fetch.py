@@ -7,14 +7,9 @@ import socket
 
 import pytest
 
-from agentcore.crawl.fetch import (
-    Fetcher,
-    FetchResult,
-    _make_resolver,
-    blocked_address,
-    decode_html,
-    same_site_links,
-)
+from agentcore.crawl.fetch import Fetcher, FetchResult, SSRFBlocked, blocked_address
+from agentcore.crawl.resolver import make_resolver
+from agentcore.kernels.html import extract
 from agentcore.web import SyntheticWeb, serve_in_thread
 
 # Short limits so hostile pages fail fast, with room for a loaded 2-core machine: the slow
@@ -25,6 +20,12 @@ FAST = dict(read_timeout=1.5, total_timeout=3.0, connect_timeout=2.0, max_attemp
 
 def run(coro):
     return asyncio.run(coro)
+
+
+def site_links(page: FetchResult) -> list[str]:
+    """The same-site links of a fetched page, as the crawl job follows them (the extractor's)."""
+    doc = extract(page.body, page.final_url, page.content_type)
+    return [u for u in doc.links_internal if u != page.final_url]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def crawled():
                 for home in homes:
                     results[home.url] = home
                     assert home.ok, home
-                    links += same_site_links(home)
+                    links += site_links(home)
                 for r in await fetcher.fetch_many(links):
                     results[r.url] = r
                 return results, dict(fetcher.stats)
@@ -100,8 +101,10 @@ def test_clean_pages_decode_despite_charset_tricks(crawled):
         if p.kind in ("bad_charset", "meta_charset", "no_charset", "ok", "truncated"):
             text = results[p.url].text()
             assert "cookie policy — you can" in text or p.kind == "bad_charset"
-            assert "© 2024" in text or p.kind == "truncated"
-            assert "\ufffd" not in text
+            assert "© 2024" in text or p.kind in ("truncated", "bad_charset")
+            # The header says UTF-8 and the bytes are latin-1: the header wins, as in browsers
+            # (WHATWG encoding sniffing), and the bytes that are not UTF-8 become U+FFFD.
+            assert ("\ufffd" in text) == (p.kind == "bad_charset")
 
 
 def test_robots_honoured_and_ssrf_never_requested(crawled):
@@ -218,7 +221,7 @@ def test_unsafe_targets_are_refused_before_any_request():
 
 def test_system_resolver_answers_are_filtered():
     async def main():
-        resolver = _make_resolver({"*.test": ("127.0.0.1", 8080)}, allow_private=False)
+        resolver = make_resolver({"*.test": ("127.0.0.1", 8080)}, allow_private=False)
         mapped = await resolver.resolve("a.b.test", 80)
         try:
             await resolver.resolve("localhost", 80)
@@ -226,24 +229,34 @@ def test_system_resolver_answers_are_filtered():
             await resolver.close()
         return mapped
 
-    from agentcore.crawl.fetch import SSRFBlocked
-
     with pytest.raises(SSRFBlocked):
         run(main())
 
     async def mapped_only():
-        resolver = _make_resolver({"*.test": ("127.0.0.1", 8080)}, allow_private=False)
+        resolver = make_resolver({"*.test": ("127.0.0.1", 8080)}, allow_private=False)
         return await resolver.resolve("a.b.test", 80)
 
     assert [(h["host"], h["port"]) for h in run(mapped_only())] == [("127.0.0.1", 8080)]
 
 
-def test_decode_html_order():
-    assert decode_html("café".encode(), "text/html; charset=utf-8") == ("café", "utf-8")
+def test_text_decodes_in_the_browser_order():
+    """FetchResult.text(): BOM, then the Content-Type charset, then <meta> charset, then UTF-8."""
+
+    def text(body, ctype=None):
+        headers = {"content-type": ctype} if ctype else {}
+        return FetchResult("http://a.test/", "http://a.test/", 200, headers, body, None, "",
+                           0.0, 1).text()
+
     cp = "“quoted” — café".encode("cp1252")
-    assert decode_html(b'<meta charset="windows-1252">' + cp)[0].endswith("“quoted” — café")
-    assert decode_html("é".encode("latin-1"), "text/html; charset=utf-8") == ("é", "cp1252")
-    assert decode_html(b"plain") == ("plain", "utf-8")
+    meta = b'<meta charset="windows-1252">'
+    assert text("café".encode(), "text/html; charset=utf-8") == "café"
+    assert text(b"\xef\xbb\xbf" + "café".encode(), "text/html; charset=windows-1252") == "café"
+    assert text(meta + cp, "text/html; charset=koi8-r") == (meta + cp).decode("koi8-r")
+    assert text(meta + cp).endswith("“quoted” — café")
+    assert text(meta + cp, "text/html") == text(meta + cp)  # a header without charset: <meta>
+    assert text("é".encode("latin-1"), "text/html; charset=utf-8") == "\ufffd"  # header wins
+    assert text(b"plain caf\xc3\xa9") == "plain café"
+    assert text("é".encode("latin-1"), "text/html; charset=iso-8859-1") == "é"  # = windows-1252
 
 
 def test_fetcher_must_be_open():
@@ -251,16 +264,54 @@ def test_fetcher_must_be_open():
         run(Fetcher().fetch("http://site-0000.test/"))
 
 
-def test_same_site_links():
-    page = FetchResult(
-        "http://a.test/", "http://a.test/dir/", 200, {"content-type": "text/html"},
-        b'<a href="x.html">x</a> <A HREF=\'/y.html#top\'>y</a> <a class=k href=z.html>z</a>'
-        b'<a href="http://b.test/">other</a> <a href="#frag">f</a> <a href="mailto:m@a.test">m</a>'
-        b'<a href="/dir/">self</a> <a href="x.html">again</a> <a href="/q?a=1&amp;b=2">q</a>',
-        None, "", 0.0, 1,
-    )
-    assert same_site_links(page) == [
-        "http://a.test/dir/x.html", "http://a.test/y.html", "http://a.test/dir/z.html",
-        "http://a.test/q?a=1&b=2",
-    ]
-    assert same_site_links(page, limit=2) == ["http://a.test/dir/x.html", "http://a.test/y.html"]
+def test_redirects_stay_on_the_site():
+    """A redirect may go to the same site (``www.`` aside, a subdomain either way; the rule of
+    agentcore.kernels.urls.same_site), never to another one; allowed_hosts, when given, rules."""
+    from aiohttp import web
+
+    async def go(request):
+        raise web.HTTPFound(request.query["to"])
+
+    async def page(request):
+        return web.Response(text=f"<p>{request.host}</p>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/go", go)
+    app.router.add_get("/page", page)
+
+    async def main():
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        hosts = {"*.test": ("127.0.0.1", port)}
+        out = {}
+        try:
+            async with Fetcher(static_hosts=hosts, respect_robots=False, **FAST) as f:
+                for start, to in [("a.test", "www.a.test"), ("www.a.test", "a.test"),
+                                  ("a.test", "blog.a.test"), ("blog.a.test", "a.test"),
+                                  ("a.test", "b.test"), ("a.test", "evila.test"),
+                                  ("blog.a.test", "shop.a.test")]:
+                    r = await f.fetch(f"http://{start}/go?to=http://{to}/page")
+                    out[start, to] = r.error_reason or r.final_url
+            async with Fetcher(static_hosts=hosts, allowed_hosts=["a.test", "*.b.test"],
+                               respect_robots=False, **FAST) as f:
+                for to in ("www.a.test", "x.b.test"):
+                    r = await f.fetch(f"http://a.test/go?to=http://{to}/page")
+                    out["allowed", to] = r.error_reason or r.final_url
+        finally:
+            await runner.cleanup()
+        return out
+
+    assert run(main()) == {
+        ("a.test", "www.a.test"): "http://www.a.test/page",
+        ("www.a.test", "a.test"): "http://a.test/page",
+        ("a.test", "blog.a.test"): "http://blog.a.test/page",
+        ("blog.a.test", "a.test"): "http://a.test/page",
+        ("a.test", "b.test"): "redirect_offsite",
+        ("a.test", "evila.test"): "redirect_offsite",
+        ("blog.a.test", "shop.a.test"): "redirect_offsite",  # siblings are two sites
+        ("allowed", "www.a.test"): "redirect_offsite",  # not in allowed_hosts
+        ("allowed", "x.b.test"): "http://x.b.test/page",
+    }

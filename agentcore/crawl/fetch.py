@@ -20,7 +20,7 @@ Failure reasons (``FetchResult.error_reason``), each with a human ``error_detail
 ``binary_content``          declared text but the bytes are binary
 ``redirect_loop``           a redirect came back to a URL already visited
 ``too_many_redirects``      more than ``max_redirects`` hops
-``redirect_offsite``        a redirect to a host outside the allowed set
+``redirect_offsite``        a redirect off the site (or outside ``allowed_hosts`` when given)
 ``redirect_invalid``        a redirect without a usable Location
 ``ssrf_blocked``            a private, loopback, link-local or metadata address (169.254.169.254)
 ``host_not_allowed``        the requested URL's host is outside the allowed set
@@ -34,19 +34,24 @@ Failure reasons (``FetchResult.error_reason``), each with a human ``error_detail
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import random
-import socket
 import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
+from agentcore.crawl import robots as robots_txt
+from agentcore.crawl.resolver import HostSet, SSRFBlocked, blocked_address, make_resolver
+from agentcore.kernels.decode import decode_html
+from agentcore.kernels.urls import same_site
+
+__all__ = ["FetchConfig", "FetchResult", "Fetcher", "SSRFBlocked", "blocked_address", "HostSet",
+           "RETRYABLE", "REDIRECT_CODES"]
+
 RETRYABLE = frozenset({"timeout", "connection_refused", "connection_error"})
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _KEEP_HEADERS = ("content-type", "content-encoding", "content-length", "last-modified")
-_BLOCKED_NAMES = frozenset({"localhost", "metadata", "metadata.google.internal", "instance-data"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,88 +102,9 @@ class FetchResult:
         return self.headers.get("content-type")
 
     def text(self) -> str:
-        """The body decoded: header charset, else <meta> charset, else UTF-8, else cp1252."""
-        return decode_html(self.body, self.content_type)[0]
-
-
-class SSRFBlocked(OSError):
-    """A host name resolved to an address a crawler must never reach."""
-
-
-def blocked_address(host: str) -> bool:
-    """True for IP literals and names that point into private, loopback, link-local (cloud
-    metadata), multicast or reserved space."""
-    host = host.strip("[]").lower().rstrip(".")
-    if ":" not in host and not host[-1:].isdigit():
-        # A name, not an address (IPv4 ends in a digit, IPv6 has colons): skip the parser,
-        # whose ValueError costs more than the rest of the URL checks together.
-        return host in _BLOCKED_NAMES or host.endswith(".localhost")
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return host in _BLOCKED_NAMES
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-        or ip.is_reserved or ip.is_unspecified
-    )
-
-
-class HostSet:
-    """Host names and "*.suffix" patterns: names match in O(1), suffixes in one endswith."""
-
-    __slots__ = ("names", "suffixes")
-
-    def __init__(self, patterns: Iterable[str]):
-        patterns = [p.lower().rstrip(".") for p in patterns]
-        self.names = frozenset(p for p in patterns if not p.startswith("*."))
-        self.suffixes = tuple(p[1:] for p in patterns if p.startswith("*."))
-
-    def __contains__(self, host: str) -> bool:
-        return host in self.names or (bool(self.suffixes) and host.endswith(self.suffixes))
-
-
-def _make_resolver(static_hosts: Mapping[str, tuple[str, int]], allow_private: bool):
-    """An aiohttp resolver: the run's names go to fixed (ip, port) pairs, with the port too,
-    so URLs carry no port and stay stable across server restarts; any other name goes to the
-    system resolver and is refused if it lands on a private address."""
-    from aiohttp.abc import AbstractResolver
-    from aiohttp.resolver import ThreadedResolver
-
-    exact = {h.lower(): v for h, v in static_hosts.items() if not h.startswith("*.")}
-    wildcard = [(h[1:].lower(), v) for h, v in static_hosts.items() if h.startswith("*.")]
-
-    class StaticResolver(AbstractResolver):
-        def __init__(self):
-            self._system = None
-
-        async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET):
-            target = exact.get(host.lower())
-            if target is None:
-                for suffix, value in wildcard:
-                    if host.lower().endswith(suffix):
-                        target = value
-                        break
-            if target is not None:
-                ip, mapped_port = target
-                return [{"hostname": host, "host": ip, "port": mapped_port,
-                         "family": socket.AF_INET6 if ":" in ip else socket.AF_INET,
-                         "proto": 0, "flags": socket.AI_NUMERICHOST}]
-            if self._system is None:
-                self._system = ThreadedResolver()
-            infos = await self._system.resolve(host, port, family)
-            if not allow_private:
-                infos = [i for i in infos if not blocked_address(i["host"])]
-                if not infos:
-                    raise SSRFBlocked(f"{host} resolves only to private or reserved addresses")
-            return infos
-
-        async def close(self) -> None:
-            if self._system is not None:
-                await self._system.close()
-
-    return StaticResolver()
+        """The body decoded as browsers do (``agentcore.kernels.decode``): BOM, then the
+        Content-Type charset, then <meta> charset, then UTF-8; bad bytes become U+FFFD."""
+        return decode_html(self.body, self.content_type)
 
 
 class _Host:
@@ -190,7 +116,7 @@ class _Host:
         self.sem = asyncio.Semaphore(limit)
         self.next_start = 0.0
         self.delay = delay
-        self.robots: Any = None  # RobotFileParser, or a FetchResult failure
+        self.robots: robots_txt.Rules | None = None
         self.robots_task: asyncio.Future | None = None
 
 
@@ -213,8 +139,9 @@ class Fetcher:
     static_hosts : {"name" or "*.suffix": (ip, port)} resolved without DNS, e.g. the local
         web's ``server.host_map()`` or ``{"*.test": ("127.0.0.1", port)}``.
     allowed_hosts : names or ``*.suffix`` patterns that redirects may reach, and the only hosts
-        fetch() accepts. None: any host may be fetched, and redirects must stay on the host of
-        the URL being fetched.
+        fetch() accepts. None: any host may be fetched, and redirects must stay on the site of
+        the URL being fetched (``agentcore.kernels.urls.same_site``: ``www.`` aside, or a
+        subdomain either way), the rule that makes the extractor's links internal.
     """
 
     def __init__(
@@ -255,7 +182,7 @@ class Fetcher:
             # request waits for a pooled connection while its timeout runs.
             limit=c.global_limit + 8,
             limit_per_host=c.per_host_limit + 2,
-            resolver=_make_resolver(self.static_hosts, c.allow_private),
+            resolver=make_resolver(self.static_hosts, c.allow_private),
             ttl_dns_cache=300,
         )
         self._session = aiohttp.ClientSession(
@@ -303,13 +230,11 @@ class Fetcher:
         return list(await asyncio.gather(*(self.fetch(u) for u in urls)))
 
     async def allowed_by_robots(self, url: str) -> bool:
+        """True if the host's robots.txt lets our agent fetch ``url`` (fetched once per host)."""
         from yarl import URL
 
-        u = URL(url)
-        rules = await self._robots_for(u)
-        return not isinstance(rules, FetchResult) and rules.can_fetch(
-            self.config.robots_agent, url
-        )
+        rules = await self._robots_for(URL(url))
+        return robots_txt.allows(rules, self.config.robots_agent, url)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -332,7 +257,10 @@ class Fetcher:
             if self.allowed_hosts is not None and host not in self.allowed_hosts:
                 return "host_not_allowed", f"{host} is not in the allowed hosts"
             return None
-        if host == origin or (self.allowed_hosts is not None and host in self.allowed_hosts):
+        if self.allowed_hosts is not None:
+            if host in self.allowed_hosts:
+                return None
+        elif same_site(origin, host):
             return None
         return "redirect_offsite", f"redirect from {origin} to {host} leaves the allowed hosts"
 
@@ -361,7 +289,7 @@ class Fetcher:
                 rules = await self._robots_for(current)
                 if isinstance(rules, FetchResult):
                     return fail(rules.error_reason, f"robots.txt: {rules.error_detail}")
-                if not rules.can_fetch(self.config.robots_agent, str(current)):
+                if not robots_txt.allows(rules, self.config.robots_agent, str(current)):
                     return fail("robots_disallowed", f"robots.txt disallows {current.path}")
             try:
                 status, headers, body, location, n = await self._with_retries(
@@ -536,155 +464,17 @@ class Fetcher:
             host.robots_task = asyncio.ensure_future(self._load_robots(u, host))
         return await asyncio.shield(host.robots_task)
 
-    async def _load_robots(self, u, host: _Host):
-        from urllib.robotparser import RobotFileParser
-
-        robots_url = str(u.with_path("/robots.txt").with_query(None).with_fragment(None))
-        res = await self._fetch(robots_url, time.perf_counter(), robots=False, check_type=False)
-        parser = RobotFileParser(robots_url)
-        if res.ok:
-            parser.parse(res.body.decode("utf-8", "replace").splitlines())
-            delay = parser.crawl_delay(self.config.robots_agent)
-            if delay:
-                host.delay = max(host.delay, min(float(delay), self.config.max_crawl_delay))
-            host.robots = parser
-        elif res.status is not None and 400 <= res.status < 500:
-            parser.allow_all = True  # RFC 9309: no robots.txt means no restrictions
-            host.robots = parser
-        elif res.error_reason and res.error_reason.startswith("http_"):
-            res.error_reason = "robots_unavailable"
-            res.error_detail = f"robots.txt answered {res.status}; assuming full disallow"
-            host.robots = res
-        else:
-            host.robots = res  # host unreachable: its pages fail with the same reason
+    async def _load_robots(self, u, host: _Host) -> robots_txt.Rules:
+        url = robots_txt.robots_url(u)
+        res = await self._fetch(url, time.perf_counter(), robots=False, check_type=False)
+        host.robots = robots_txt.rules_from(res, url)
+        c = self.config
+        host.delay = max(host.delay, robots_txt.crawl_delay(host.robots, c.robots_agent,
+                                                            c.max_crawl_delay))
         return host.robots
 
 
-_HREF = None
+if __name__ == "__main__":  # the CLI moved to agentcore.crawl.cli; this spelling still works
+    from agentcore.crawl.cli import main
 
-
-def same_site_links(result: FetchResult, limit: int | None = None) -> list[str]:
-    """Absolute http(s) links of a fetched page that stay on its final host, without
-    fragments, deduplicated in page order; at most `limit` of them."""
-    import re
-    from urllib.parse import urldefrag, urljoin, urlsplit
-
-    global _HREF
-    if _HREF is None:
-        _HREF = re.compile(r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
-    if not result.ok:
-        return []
-    base = result.final_url
-    host = urlsplit(base).hostname
-    out: dict[str, None] = {}
-    for m in _HREF.finditer(result.text()):
-        href = (m.group(1) or m.group(2) or m.group(3) or "").strip()
-        if not href or href.startswith(("#", "mailto:", "javascript:", "tel:")):
-            continue
-        url = urldefrag(urljoin(base, html_unescape(href)))[0]
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https") and parts.hostname == host and url != base:
-            out[url] = None
-            if limit is not None and len(out) >= limit:
-                break
-    return list(out)
-
-
-def html_unescape(text: str) -> str:
-    import html
-
-    return html.unescape(text) if "&" in text else text
-
-
-_META_CHARSET = None
-
-
-def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
-    """Decode HTML bytes to text, returning (text, charset used).
-
-    Order: the header's charset, then a <meta> charset in the first 2 KB, then UTF-8; a
-    declared charset that does not fit the bytes falls back to UTF-8 and then cp1252, as
-    browsers effectively do with mislabelled latin-1 pages.
-    """
-    import codecs
-    import re
-
-    global _META_CHARSET
-    if _META_CHARSET is None:
-        _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-    candidates = []
-    if content_type and "charset=" in content_type.lower():
-        candidates.append(content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'"))
-    m = _META_CHARSET.search(body[:2048])
-    if m:
-        candidates.append(m.group(1).decode("ascii", "replace").lower())
-    candidates += ["utf-8", "cp1252"]
-    for cs in candidates:
-        try:
-            codecs.lookup(cs)
-            return body.decode(cs), cs
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return body.decode("utf-8", "replace"), "utf-8"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Crawl the local web (every page of its ground truth) and print throughput and outcomes."""
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="python -m agentcore.crawl.fetch", description=main.__doc__)
-    defaults = FetchConfig()
-    ap.add_argument("--sites", type=int, default=500)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--thread", action="store_true",
-                    help="serve from a thread of this process instead of a child process")
-    ap.add_argument("--per-host", type=int, default=defaults.per_host_limit)
-    ap.add_argument("--global-limit", type=int, default=defaults.global_limit)
-    ap.add_argument("--delay", type=float, default=defaults.politeness_delay)
-    args = ap.parse_args(argv)
-
-    from agentcore.web import SyntheticWeb, serve_in_process, serve_in_thread
-
-    async def crawl(server, web) -> None:
-        pages = web.pages()
-        done: list[float] = []
-        async with Fetcher(static_hosts=server.host_map(), per_host_limit=args.per_host,
-                           global_limit=args.global_limit, politeness_delay=args.delay) as f:
-            t0 = time.perf_counter()
-            cpu0 = time.process_time()
-
-            async def one(url: str) -> FetchResult:
-                r = await f.fetch(url)
-                done.append(time.perf_counter() - t0)
-                return r
-
-            results = await asyncio.gather(*(one(p.url) for p in pages))
-            wall = time.perf_counter() - t0
-            cpu = time.process_time() - cpu0
-        done.sort()
-        n_quick = sum(p.kind != "slow" for p in pages)
-        quick = done[n_quick - 1]
-        wrong = sum((r.error_reason or "ok") != p.expect for p, r in zip(pages, results))
-        where = "thread" if args.thread else "child process"
-        print(f"{len(pages)} pages from {len(web.sites)} sites (server in a {where})")
-        print(f"  all pages        {wall:6.1f} s  {len(pages) / wall:7.0f} pages/s")
-        print(f"  all but slow     {quick:6.1f} s  {n_quick / quick:7.0f} pages/s "
-              f"({len(pages) - n_quick} slow pages wait out their timeouts and retries)")
-        print(f"  crawler CPU      {cpu:6.1f} s  {1000 * cpu / len(pages):7.2f} ms/page")
-        print(f"  outcomes differing from the ground truth: {wrong}")
-        counts = Counter(r.error_reason or "ok" for r in results)
-        for reason, n in counts.most_common():
-            print(f"    {reason:24s} {n:6d}")
-
-    if args.thread:
-        web = SyntheticWeb(args.sites, seed=args.seed)
-        with serve_in_thread(web) as server:
-            asyncio.run(crawl(server, web))
-    else:
-        with serve_in_process(n_sites=args.sites, seed=args.seed) as server:
-            asyncio.run(crawl(server, server.web))
-    return 0
-
-
-if __name__ == "__main__":
     raise SystemExit(main())
