@@ -1,6 +1,6 @@
-"""The HTML extractor's rule tables (tags, class/id hints, entities), shared by both twins.
+"""The HTML extractor's rules (flags, tags, class/id hints, entities, scores), shared by both twins.
 
-Both the compiled kernel (kernels/_html.pyx, which copies these into C arrays at import) and the
+Both the compiled kernel (kernels/_html_tables.pxd copies these into C globals at import) and the
 pure-Python twin (kernels/html_py.py) read these tables, so the two cannot drift apart.
 """
 from __future__ import annotations
@@ -20,6 +20,24 @@ PRE = 1 << 8  # whitespace is kept
 CLOSES_P = 1 << 9  # an open <p> ends when this starts
 LINK = 1 << 10
 TABLE_CELL = 1 << 11
+INHERITED = SKIP | HEADING | LIST_ITEM | PRE | LINK | TABLE_CELL  # passed down to descendants
+
+# Container flags (nodes of the container tree).
+NF_NEG = 1 << 0  # boilerplate: by tag, role, aria-modal or class/id hints
+NF_POS = 1 << 1  # content by class/id hints
+NF_ARTICLE = 1 << 2  # <article>, <main>, role=main or role=article
+NF_BODYPROP = 1 << 3  # itemprop=articleBody
+NF_UNDER_NEG = 1 << 4  # inside a boilerplate container (set while scoring)
+NF_SEMANTIC = NF_ARTICLE | NF_BODYPROP  # the page itself marks this container as the article
+
+#: Every flag above by name. This file is their one definition: the compiled kernel copies them
+#: into C globals at import, and a test checks its copies (``_html._flags()``) against this table.
+FLAGS: dict[str, int] = dict(
+    BLOCK=BLOCK, VOID=VOID, RAW=RAW, SKIP=SKIP, NEG=NEG, POS=POS, HEADING=HEADING,
+    LIST_ITEM=LIST_ITEM, PRE=PRE, CLOSES_P=CLOSES_P, LINK=LINK, TABLE_CELL=TABLE_CELL,
+    INHERITED=INHERITED, NF_NEG=NF_NEG, NF_POS=NF_POS, NF_ARTICLE=NF_ARTICLE,
+    NF_BODYPROP=NF_BODYPROP, NF_UNDER_NEG=NF_UNDER_NEG, NF_SEMANTIC=NF_SEMANTIC,
+)
 
 _B = BLOCK
 _BP = BLOCK | CLOSES_P

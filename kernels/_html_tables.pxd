@@ -1,0 +1,242 @@
+# The HTML extractor's rules as C globals, copied from kernels/html_rules.py once, at import.
+#
+# The globals are declared in verbatim C (static, so they live in the one module that cimports
+# this file, _html.pyx): a Cython variable declared in a .pxd would instead be looked up at run
+# time in a module of this name, which does not exist. html_rules.py is the only definition of
+# every value here; tests/test_html.py checks the flag copies against it.
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.stdlib cimport malloc
+from libc.string cimport memcpy
+from cpython.bytes cimport PyBytes_AS_STRING
+
+cdef extern from *:
+    """
+    #define AGC_HTML_TAG_SLOTS 512
+    #define AGC_HTML_SYMBOLS 37
+    static uint32_t agc_BLOCK, agc_VOID, agc_RAW, agc_SKIP, agc_NEG, agc_POS, agc_HEADING,
+        agc_LIST_ITEM, agc_PRE, agc_CLOSES_P, agc_LINK, agc_TABLE_CELL, agc_INHERITED;
+    static uint32_t agc_NF_NEG, agc_NF_POS, agc_NF_ARTICLE, agc_NF_BODYPROP, agc_NF_UNDER_NEG,
+        agc_NF_SEMANTIC;
+    static int agc_MAX_DEPTH, agc_CLOSE_SEARCH, agc_MAX_NODES, agc_MAX_BLOCKS, agc_MAX_LINKS,
+        agc_MAX_TAG_NAME;
+    static int agc_NTAGS;
+    static uint32_t agc_TAG_FLAGS[256];
+    static uint8_t agc_TAG_NAME[256][16];
+    static int agc_TAG_LEN[256];
+    static int agc_TAG_SLOT[AGC_HTML_TAG_SLOTS];
+    static int agc_T_HTML, agc_T_BODY, agc_T_HEAD, agc_T_TITLE, agc_T_META, agc_T_BASE, agc_T_A,
+        agc_T_BR, agc_T_P, agc_T_LI, agc_T_UL, agc_T_OL, agc_T_DL, agc_T_DT, agc_T_DD, agc_T_TD,
+        agc_T_TH, agc_T_TR, agc_T_TABLE, agc_T_THEAD, agc_T_TBODY, agc_T_TFOOT, agc_T_MENU,
+        agc_T_OPTION, agc_T_SELECT, agc_T_PLAINTEXT;
+    static int32_t* agc_HINT_GOTO;
+    static uint32_t* agc_HINT_OUT;
+    static int agc_HINT_W[32];
+    static int agc_NHINT_GROUPS;
+    static uint8_t agc_SYM[256];
+    static int agc_NENT;
+    static uint8_t** agc_ENT_NAME;
+    static int* agc_ENT_NLEN;
+    static uint8_t** agc_ENT_VAL;
+    static int* agc_ENT_VLEN;
+    static uint32_t agc_CP1252[32];
+    static int64_t agc_BAD_LINK_PCT, agc_GOOD_CHARS, agc_LINK_PENALTY, agc_EDGE_CHARS,
+        agc_DECAY_NUM, agc_DECAY_DEN, agc_SIB_PCT, agc_SIB_MIN, agc_SAME_CLASS, agc_SHORT_NUM,
+        agc_SHORT_DEN, agc_UNDER_NEG_DIV;
+    """
+    enum:
+        TAG_SLOTS "AGC_HTML_TAG_SLOTS"  # open-addressing table size for tag names
+        SYMBOLS "AGC_HTML_SYMBOLS"  # hint-automaton alphabet (html_rules.SYMBOLS, checked)
+
+    # tag flags (html_rules.BLOCK ...)
+    uint32_t BLOCK "agc_BLOCK"
+    uint32_t VOID "agc_VOID"
+    uint32_t RAW "agc_RAW"
+    uint32_t SKIP "agc_SKIP"
+    uint32_t NEG "agc_NEG"
+    uint32_t POS "agc_POS"
+    uint32_t HEADING "agc_HEADING"
+    uint32_t LIST_ITEM "agc_LIST_ITEM"
+    uint32_t PRE "agc_PRE"
+    uint32_t CLOSES_P "agc_CLOSES_P"
+    uint32_t LINK "agc_LINK"
+    uint32_t TABLE_CELL "agc_TABLE_CELL"
+    uint32_t INHERITED "agc_INHERITED"
+    # container flags (html_rules.NF_NEG ...)
+    uint32_t NF_NEG "agc_NF_NEG"
+    uint32_t NF_POS "agc_NF_POS"
+    uint32_t NF_ARTICLE "agc_NF_ARTICLE"
+    uint32_t NF_BODYPROP "agc_NF_BODYPROP"
+    uint32_t NF_UNDER_NEG "agc_NF_UNDER_NEG"
+    uint32_t NF_SEMANTIC "agc_NF_SEMANTIC"
+
+    # limits
+    int MAX_DEPTH "agc_MAX_DEPTH"
+    int CLOSE_SEARCH "agc_CLOSE_SEARCH"
+    int MAX_NODES "agc_MAX_NODES"
+    int MAX_BLOCKS "agc_MAX_BLOCKS"
+    int MAX_LINKS "agc_MAX_LINKS"
+    int MAX_TAG_NAME "agc_MAX_TAG_NAME"
+
+    # tags: flags, lowercase names, and ids by fnv32(name) in TAG_SLOT (-1: free slot)
+    int NTAGS "agc_NTAGS"
+    uint32_t TAG_FLAGS "agc_TAG_FLAGS"[256]
+    uint8_t TAG_NAME "agc_TAG_NAME"[256][16]
+    int TAG_LEN "agc_TAG_LEN"[256]
+    int TAG_SLOT "agc_TAG_SLOT"[TAG_SLOTS]
+    int T_HTML "agc_T_HTML"
+    int T_BODY "agc_T_BODY"
+    int T_HEAD "agc_T_HEAD"
+    int T_TITLE "agc_T_TITLE"
+    int T_META "agc_T_META"
+    int T_BASE "agc_T_BASE"
+    int T_A "agc_T_A"
+    int T_BR "agc_T_BR"
+    int T_P "agc_T_P"
+    int T_LI "agc_T_LI"
+    int T_UL "agc_T_UL"
+    int T_OL "agc_T_OL"
+    int T_DL "agc_T_DL"
+    int T_DT "agc_T_DT"
+    int T_DD "agc_T_DD"
+    int T_TD "agc_T_TD"
+    int T_TH "agc_T_TH"
+    int T_TR "agc_T_TR"
+    int T_TABLE "agc_T_TABLE"
+    int T_THEAD "agc_T_THEAD"
+    int T_TBODY "agc_T_TBODY"
+    int T_TFOOT "agc_T_TFOOT"
+    int T_MENU "agc_T_MENU"
+    int T_OPTION "agc_T_OPTION"
+    int T_SELECT "agc_T_SELECT"
+    int T_PLAINTEXT "agc_T_PLAINTEXT"
+
+    # class/id hints: Aho-Corasick goto table (states x SYMBOLS), output groups, group weights
+    int32_t* HINT_GOTO "agc_HINT_GOTO"
+    uint32_t* HINT_OUT "agc_HINT_OUT"
+    int HINT_W "agc_HINT_W"[32]
+    int NHINT_GROUPS "agc_NHINT_GROUPS"
+    uint8_t SYM "agc_SYM"[256]
+
+    # named character references, sorted by name; windows-1252 for &#128; .. &#159;
+    int NENT "agc_NENT"
+    uint8_t** ENT_NAME "agc_ENT_NAME"
+    int* ENT_NLEN "agc_ENT_NLEN"
+    uint8_t** ENT_VAL "agc_ENT_VAL"
+    int* ENT_VLEN "agc_ENT_VLEN"
+    uint32_t CP1252 "agc_CP1252"[32]
+
+    # scoring (the tuning aid _html._set overrides these in one process)
+    int64_t BAD_LINK_PCT "agc_BAD_LINK_PCT"
+    int64_t GOOD_CHARS "agc_GOOD_CHARS"
+    int64_t LINK_PENALTY "agc_LINK_PENALTY"
+    int64_t EDGE_CHARS "agc_EDGE_CHARS"
+    int64_t DECAY_NUM "agc_DECAY_NUM"
+    int64_t DECAY_DEN "agc_DECAY_DEN"
+    int64_t SIB_PCT "agc_SIB_PCT"
+    int64_t SIB_MIN "agc_SIB_MIN"
+    int64_t SAME_CLASS "agc_SAME_CLASS"  # tuning switch; the twin always applies it
+    int64_t SHORT_NUM "agc_SHORT_NUM"
+    int64_t SHORT_DEN "agc_SHORT_DEN"
+    int64_t UNDER_NEG_DIV "agc_UNDER_NEG_DIV"
+
+
+cdef inline uint32_t fnv32(const uint8_t* p, int n) noexcept nogil:
+    cdef uint32_t h = 2166136261u
+    cdef int i
+    for i in range(n):
+        h = (h ^ p[i]) * 16777619u
+    return h
+
+
+cdef inline int init_tables() except -1:
+    """Copy every table of html_rules into the C globals above (once, at import of _html)."""
+    global BLOCK, VOID, RAW, SKIP, NEG, POS, HEADING, LIST_ITEM, PRE, CLOSES_P, LINK, TABLE_CELL
+    global INHERITED, NF_NEG, NF_POS, NF_ARTICLE, NF_BODYPROP, NF_UNDER_NEG, NF_SEMANTIC
+    global MAX_DEPTH, CLOSE_SEARCH, MAX_NODES, MAX_BLOCKS, MAX_LINKS, MAX_TAG_NAME, NTAGS
+    global T_HTML, T_BODY, T_HEAD, T_TITLE, T_META, T_BASE, T_A, T_BR, T_P, T_LI, T_UL, T_OL
+    global T_DL, T_DT, T_DD, T_TD, T_TH, T_TR, T_TABLE, T_THEAD, T_TBODY, T_TFOOT, T_MENU
+    global T_OPTION, T_SELECT, T_PLAINTEXT
+    global HINT_GOTO, HINT_OUT, NHINT_GROUPS, NENT, ENT_NAME, ENT_NLEN, ENT_VAL, ENT_VLEN
+    global BAD_LINK_PCT, GOOD_CHARS, LINK_PENALTY, EDGE_CHARS, DECAY_NUM, DECAY_DEN, SIB_PCT
+    global SIB_MIN, SAME_CLASS, SHORT_NUM, SHORT_DEN, UNDER_NEG_DIV
+    from agentcore.kernels import html_rules as R
+    cdef int i, j, slot
+    cdef bytes b
+
+    F = R.FLAGS
+    BLOCK, VOID, RAW, SKIP = F["BLOCK"], F["VOID"], F["RAW"], F["SKIP"]
+    NEG, POS, HEADING, LIST_ITEM = F["NEG"], F["POS"], F["HEADING"], F["LIST_ITEM"]
+    PRE, CLOSES_P, LINK, TABLE_CELL = F["PRE"], F["CLOSES_P"], F["LINK"], F["TABLE_CELL"]
+    INHERITED = F["INHERITED"]
+    NF_NEG, NF_POS, NF_ARTICLE = F["NF_NEG"], F["NF_POS"], F["NF_ARTICLE"]
+    NF_BODYPROP, NF_UNDER_NEG, NF_SEMANTIC = F["NF_BODYPROP"], F["NF_UNDER_NEG"], F["NF_SEMANTIC"]
+
+    MAX_DEPTH, CLOSE_SEARCH, MAX_NODES = R.MAX_DEPTH, R.CLOSE_SEARCH, R.MAX_NODES
+    MAX_BLOCKS, MAX_LINKS, MAX_TAG_NAME = R.MAX_BLOCKS, R.MAX_LINKS, R.MAX_TAG_NAME
+
+    NTAGS = len(R.TAGS)
+    assert NTAGS < 256
+    for i in range(TAG_SLOTS):
+        TAG_SLOT[i] = -1
+    for i, (name, flags) in enumerate(R.TAGS):
+        TAG_FLAGS[i] = flags
+        b = name.encode()
+        TAG_LEN[i] = len(b)
+        for j in range(len(b)):
+            TAG_NAME[i][j] = b[j]
+        if i == 0:
+            continue
+        slot = fnv32(<const uint8_t*>PyBytes_AS_STRING(b), len(b)) % TAG_SLOTS
+        while TAG_SLOT[slot] >= 0:
+            slot = (slot + 1) % TAG_SLOTS
+        TAG_SLOT[slot] = i
+    T = R.TAG_ID
+    T_HTML, T_BODY, T_HEAD, T_TITLE = T["html"], T["body"], T["head"], T["title"]
+    T_META, T_BASE, T_A, T_BR, T_P = T["meta"], T["base"], T["a"], T["br"], T["p"]
+    T_LI, T_UL, T_OL, T_DL, T_DT, T_DD = T["li"], T["ul"], T["ol"], T["dl"], T["dt"], T["dd"]
+    T_TD, T_TH, T_TR, T_TABLE = T["td"], T["th"], T["tr"], T["table"]
+    T_THEAD, T_TBODY, T_TFOOT, T_MENU = T["thead"], T["tbody"], T["tfoot"], T["menu"]
+    T_OPTION, T_SELECT, T_PLAINTEXT = T["option"], T["select"], T["plaintext"]
+
+    assert R.SYMBOLS == SYMBOLS, "html_rules.SYMBOLS changed: update AGC_HTML_SYMBOLS"
+    goto, out = R.build_hint_automaton()
+    HINT_GOTO = <int32_t*>malloc(len(goto) * sizeof(int32_t))
+    HINT_OUT = <uint32_t*>malloc(len(out) * sizeof(uint32_t))
+    assert len(R.HINT_WEIGHTS) <= 32
+    NHINT_GROUPS = len(R.HINT_WEIGHTS)
+    for i in range(NHINT_GROUPS):
+        HINT_W[i] = R.HINT_WEIGHTS[i]
+    if HINT_GOTO == NULL or HINT_OUT == NULL:
+        raise MemoryError("cannot allocate the hint automaton")
+    for i in range(len(goto)):
+        HINT_GOTO[i] = goto[i]
+    for i in range(len(out)):
+        HINT_OUT[i] = out[i]
+    for i in range(256):
+        SYM[i] = R.symbol(i)
+
+    ents = R.ENTITIES
+    NENT = len(ents)
+    ENT_NAME = <uint8_t**>malloc(NENT * sizeof(uint8_t*))
+    ENT_VAL = <uint8_t**>malloc(NENT * sizeof(uint8_t*))
+    ENT_NLEN = <int*>malloc(NENT * sizeof(int))
+    ENT_VLEN = <int*>malloc(NENT * sizeof(int))
+    if ENT_NAME == NULL or ENT_VAL == NULL or ENT_NLEN == NULL or ENT_VLEN == NULL:
+        raise MemoryError("cannot allocate the entity table")
+    for i, (name, val) in enumerate(ents):
+        ENT_NAME[i] = <uint8_t*>malloc(len(name) + 1)
+        ENT_VAL[i] = <uint8_t*>malloc(len(val) + 1)
+        if ENT_NAME[i] == NULL or ENT_VAL[i] == NULL:
+            raise MemoryError("cannot allocate the entity table")
+        memcpy(ENT_NAME[i], PyBytes_AS_STRING(name), len(name))
+        memcpy(ENT_VAL[i], PyBytes_AS_STRING(val), len(val))
+        ENT_NLEN[i] = len(name)
+        ENT_VLEN[i] = len(val)
+    for i in range(32):
+        CP1252[i] = R.CP1252[i]
+
+    BAD_LINK_PCT, GOOD_CHARS, LINK_PENALTY = R.BAD_LINK_PCT, R.GOOD_CHARS, R.LINK_PENALTY
+    EDGE_CHARS, DECAY_NUM, DECAY_DEN = R.EDGE_CHARS, R.DECAY_NUM, R.DECAY_DEN
+    SIB_PCT, SIB_MIN, SAME_CLASS = R.SIB_PCT, R.SIB_MIN, 1
+    SHORT_NUM, SHORT_DEN, UNDER_NEG_DIV = R.SHORT_NUM, R.SHORT_DEN, R.UNDER_NEG_DIV
+    return 0
