@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from agentcore import analyze
-from agentcore.kernels import _similarity, similarity_py, textops_py
-from agentcore.kernels._textspec import STOPWORDS
+from agentcore.kernels import similarity_py, textops_py
+from agentcore.kernels.textops import STOPWORDS
 
 SHARED = Path(os.environ.get("AGENTCORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 GROUND_TRUTH = SHARED / "data" / "article-extraction-benchmark" / "ground-truth.json"
@@ -33,23 +33,12 @@ def articles():
     return [v["articleBody"] for v in json.loads(GROUND_TRUTH.read_text()).values()]
 
 
-@pytest.fixture(params=["compiled", "pure"])
-def twins(request, monkeypatch):
-    if request.param == "compiled":
-        from agentcore.kernels import _textops
-        mods = (_textops, _similarity)
-    else:
-        mods = (textops_py, similarity_py)
-    monkeypatch.setattr(analyze, "_kernels", lambda backend="auto": mods)
-    return request.param
-
-
 def wrap(site, text):
     return f"{site[0]}\n{text}\n{site[1]}"
 
 
-def test_keywords_are_real_content_words(twins, articles):
-    docs = analyze.Corpus(keywords=8).add_many(articles)
+def test_keywords_are_real_content_words(impl, articles):
+    docs = analyze.Corpus(keywords=8, kernels=impl).add_many(articles)
     assert len(docs) == len(articles)
     home_depot = next(d for d, a in zip(docs, articles) if "Home Depot" in a)
     words = [w for w, _ in home_depot.keywords]
@@ -63,11 +52,11 @@ def test_keywords_are_real_content_words(twins, articles):
     assert all(len(d.keywords) == 8 for d in docs if d.n_tokens > 100)
 
 
-def test_boilerplate_copies_pair_and_unrelated_pages_do_not(twins, articles):
+def test_boilerplate_copies_pair_and_unrelated_pages_do_not(impl, articles):
     # articles long enough that the article, not the boilerplate, is most of the page
     picked = [a for a in articles if len(textops_py.words(a)) >= 250][:60]
     assert len(picked) == 60
-    corpus = analyze.Corpus()
+    corpus = analyze.Corpus(kernels=impl)
     site_a = corpus.add_many([wrap(SITE_A, a) for a in picked], keys=[f"a{i}" for i in range(60)])
     site_b = corpus.add_many([wrap(SITE_B, a) for a in picked], keys=[f"b{i}" for i in range(60)])
     assert [d.duplicates for d in site_a] == [[]] * 60          # same site, different articles
@@ -82,21 +71,21 @@ def test_boilerplate_copies_pair_and_unrelated_pages_do_not(twins, articles):
     assert max(dup_hamming) < np.median(unrelated)
 
 
-def test_batch_near_duplicates_function(twins, articles):
-    docs = analyze.analyze_many(articles[:40] + [a + " Read more." for a in articles[:5]])
+def test_batch_near_duplicates_function(impl, articles):
+    docs = analyze.analyze_many(articles[:40] + [a + " Read more." for a in articles[:5]],
+                                kernels=impl)
     sigs = np.stack([d.minhash for d in docs])
-    found = analyze.near_duplicates(sigs, [d.simhash for d in docs])
+    found = analyze.near_duplicates(sigs, [d.simhash for d in docs], kernels=impl)
     assert [(p.i, p.j) for p in found] == [(i, 40 + i) for i in range(5)]
     assert all(p.jaccard > 0.8 and 0 <= p.hamming < 16 for p in found)
-    assert analyze.near_duplicates(sigs[:0]) == []
+    assert analyze.near_duplicates(sigs[:0], kernels=impl) == []
 
 
-def test_twins_give_the_same_analysis(articles, monkeypatch):
-    from agentcore.kernels import _textops
+@pytest.mark.compiled
+def test_twins_give_the_same_analysis(articles):
     runs = []
-    for mods in ((_textops, _similarity), (textops_py, similarity_py)):
-        monkeypatch.setattr(analyze, "_kernels", lambda backend="auto", mods=mods: mods)
-        corpus = analyze.Corpus(threads=2)
+    for kernels in ("compiled", "pure"):
+        corpus = analyze.Corpus(threads=2, kernels=kernels)
         docs = corpus.add_many(articles[:90]) + corpus.add_many(articles[90:] + articles[:10])
         runs.append((docs, (corpus.prompt(articles[:4], budget=900),
                             corpus.excerpts(articles[:30], budget=280))))
@@ -109,17 +98,17 @@ def test_twins_give_the_same_analysis(articles, monkeypatch):
         np.testing.assert_array_equal(a.minhash, b.minhash)
 
 
-def test_one_thread_and_two_threads_agree(twins, articles):
-    one = analyze.Corpus(threads=1).add_many(articles)
-    two = analyze.Corpus(threads=2).add_many(articles)
+def test_one_thread_and_two_threads_agree(impl, articles):
+    one = analyze.Corpus(threads=1, kernels=impl).add_many(articles)
+    two = analyze.Corpus(threads=2, kernels=impl).add_many(articles)
     assert [(d.keywords, d.simhash, d.duplicates) for d in one] == \
            [(d.keywords, d.simhash, d.duplicates) for d in two]
 
 
-def test_document_frequencies_are_incremental(twins, articles):
-    whole = analyze.Corpus()
+def test_document_frequencies_are_incremental(impl, articles):
+    whole = analyze.Corpus(kernels=impl)
     whole.add_many(articles[:50])
-    parts = analyze.Corpus()
+    parts = analyze.Corpus(kernels=impl)
     parts.add_many(articles[:20])
     n_the = parts.df("the")
     parts.add_many(articles[20:50])
@@ -130,21 +119,22 @@ def test_document_frequencies_are_incremental(twins, articles):
     assert parts.df("zzzunseen") == 0 and parts.idf("zzzunseen") > parts.idf("the")
 
 
-def test_single_document_and_empty_inputs(twins):
-    doc = analyze.analyze("Rust and Python: Python wins. Python!", keywords=2)
+def test_single_document_and_empty_inputs(impl):
+    doc = analyze.analyze("Rust and Python: Python wins. Python!", keywords=2, kernels=impl)
     assert doc.keywords[0][0] == "python" and doc.n_tokens == 6
-    assert analyze.analyze_many([]) == []
-    empty = analyze.analyze("")
+    assert analyze.analyze_many([], kernels=impl) == []
+    empty = analyze.analyze("", kernels=impl)
     assert (empty.keywords, empty.n_tokens, empty.duplicates) == ([], 0, [])
-    assert analyze.prompt_sentences([]) == [] and analyze.prompt_sentences([""]) == []
+    assert analyze.prompt_sentences([], kernels=impl) == []
+    assert analyze.prompt_sentences([""], kernels=impl) == []
 
 
-def test_hostile_pages_do_not_break_the_batch(twins, articles):
+def test_hostile_pages_do_not_break_the_batch(impl, articles):
     rng = np.random.default_rng(3)
     junk = rng.integers(0, 256, 200_000, dtype=np.uint8).tobytes()
     pages = ["", "\x00" * 1000, junk, "a" * 1_000_000, "x " * 200_000, b"\xff\xfe" * 5000,
              "\ud800 lone surrogate " * 100, "<" * 100_000, articles[0]]
-    corpus = analyze.Corpus()
+    corpus = analyze.Corpus(kernels=impl)
     docs = corpus.add_many(pages)
     assert [d.n_tokens for d in docs[:2]] == [0, 0] and docs[3].n_tokens == 1
     assert docs[4].n_tokens == 200_000 and docs[4].keywords == [] and docs[5].n_tokens == 0
@@ -154,25 +144,25 @@ def test_hostile_pages_do_not_break_the_batch(twins, articles):
     assert len(excerpts) == len(pages) and all(len(e) <= 200 for e in excerpts)
 
 
-def test_wrong_types_raise_type_errors(twins):
+def test_wrong_types_raise_type_errors(impl):
     with pytest.raises(TypeError, match=r"wrap a single document as \[text\]"):
-        analyze.analyze_many("just one string")
+        analyze.analyze_many("just one string", kernels=impl)
     with pytest.raises(TypeError, match=r"texts\[1\] must be str or bytes, got int"):
-        analyze.analyze_many(["ok", 3])
+        analyze.analyze_many(["ok", 3], kernels=impl)
     with pytest.raises(TypeError, match="text must be str or bytes"):
-        analyze.analyze(None)
+        analyze.analyze(None, kernels=impl)
     with pytest.raises(TypeError, match="threads must be a positive int"):
-        analyze.analyze_many(["x"], threads=0)
+        analyze.analyze_many(["x"], threads=0, kernels=impl)
     with pytest.raises(ValueError, match="keys has 1 items for 2 texts"):
-        analyze.Corpus().add_many(["a", "b"], keys=["k"])
+        analyze.Corpus(kernels=impl).add_many(["a", "b"], keys=["k"])
     with pytest.raises(ValueError, match="must divide"):
-        analyze.Corpus(num_perm=128, bands=48)
+        analyze.Corpus(num_perm=128, bands=48, kernels=impl)
     with pytest.raises(TypeError, match="minhashes must be a 2-d uint32 array"):
-        analyze.near_duplicates([[1, 2]])
+        analyze.near_duplicates([[1, 2]], kernels=impl)
 
 
-def test_prompt_fits_budget_in_reading_order(twins, articles):
-    corpus = analyze.Corpus()
+def test_prompt_fits_budget_in_reading_order(impl, articles):
+    corpus = analyze.Corpus(kernels=impl)
     corpus.add_many(articles)
     site = articles[10:14]
     sentences = corpus.prompt_sentences(site, budget=700)
@@ -190,8 +180,8 @@ def test_prompt_fits_budget_in_reading_order(twins, articles):
     assert tiny == ["A single sentence that is…"]
 
 
-def test_excerpts_are_per_page_prompts_in_one_batch(twins, articles):
-    corpus = analyze.Corpus()
+def test_excerpts_are_per_page_prompts_in_one_batch(impl, articles):
+    corpus = analyze.Corpus(kernels=impl)
     corpus.add_many(articles)
     pages = articles[:25] + ["", "Short.", "x" * 500]
     got = corpus.excerpts(pages, budget=280)
@@ -201,11 +191,11 @@ def test_excerpts_are_per_page_prompts_in_one_batch(twins, articles):
     assert corpus.excerpts([]) == []
 
 
-def test_prompt_skips_boilerplate_repeats_and_rewordings(twins):
+def test_prompt_skips_boilerplate_repeats_and_rewordings(impl):
     pages = ["Subscribe to our newsletter for updates. The new reactor design cuts waste by half.",
              "Subscribe to our newsletter for updates. Engineers tested the reactor design for years.",
              "The new reactor design cuts the waste by half!"]
-    out = analyze.prompt_sentences(pages, budget=1000)
+    out = analyze.prompt_sentences(pages, budget=1000, kernels=impl)
     assert out.count("Subscribe to our newsletter for updates.") == 1
     assert len([s for s in out if "cuts" in s]) == 1
 
@@ -220,3 +210,11 @@ def test_import_stays_light():
 
 def test_warm_up_runs_every_kernel_path():
     assert analyze.warm_up() >= 0.0
+
+
+def test_kernels_argument_names_a_twin(impl):
+    corpus = analyze.Corpus(kernels=impl)
+    want = {"compiled": "agentcore.kernels._textops", "pure": "agentcore.kernels.textops_py"}
+    assert corpus.textops.__name__ == want[impl]
+    with pytest.raises(ValueError, match="kernels must be 'compiled', 'pure' or None"):
+        analyze.Corpus(kernels="python")

@@ -1,12 +1,12 @@
 """Analysis kernels: tokenize, TF-IDF + keywords, SimHash/MinHash, LSH; 1 and 2 threads, both twins."""
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from agentcore import analyze
 from agentcore.bench.analysis import load_texts
+from agentcore.kernels import twin
+from agentcore.kernels.pool import map_threads
 
-BACKENDS = ["compiled", "python"]
+KERNELS = ["compiled", "pure"]
 
 
 def _texts():
@@ -14,50 +14,46 @@ def _texts():
 
 
 class Tokenize:
-    params = (BACKENDS, [1, 2])
-    param_names = ["backend", "threads"]
+    params = (KERNELS, [1, 2])
+    param_names = ["kernels", "threads"]
 
-    def setup(self, backend, threads):
-        self.textops, _ = analyze._kernels(backend)
+    def setup(self, impl, threads):
+        self.textops = twin("textops", impl)
         texts = _texts()
         step = -(-len(texts) // threads)
         self.parts = [texts[i:i + step] for i in range(0, len(texts), step)]
-        self.pool = ThreadPoolExecutor(threads)
 
-    def teardown(self, backend, threads):
-        self.pool.shutdown()
-
-    def time_tokenize_batch(self, backend, threads):
-        list(self.pool.map(self.textops.tokenize_batch, self.parts))
+    def time_tokenize_batch(self, impl, threads):
+        map_threads(self.textops.tokenize_batch, self.parts, threads)
 
 
 class Analyze:
     """The whole per-page pipeline: counts, DF, TF-IDF top-10 keywords, SimHash, MinHash, LSH index."""
 
-    params = (BACKENDS, [1, 2])
-    param_names = ["backend", "threads"]
+    params = (KERNELS, [1, 2])
+    param_names = ["kernels", "threads"]
     timeout = 120
 
-    def setup(self, backend, threads):
+    def setup(self, impl, threads):
         self.texts = _texts()
-        analyze.Corpus(backend=backend, threads=1).add_many(self.texts[:8])   # load Numba code
+        analyze.Corpus(kernels=impl, threads=1).add_many(self.texts[:8])   # load Numba code
 
-    def time_add_many(self, backend, threads):
-        analyze.Corpus(backend=backend, threads=threads).add_many(self.texts)
+    def time_add_many(self, impl, threads):
+        analyze.Corpus(kernels=impl, threads=threads).add_many(self.texts)
 
-    def peakmem_add_many(self, backend, threads):
-        analyze.Corpus(backend=backend, threads=threads).add_many(self.texts)
+    def peakmem_add_many(self, impl, threads):
+        analyze.Corpus(kernels=impl, threads=threads).add_many(self.texts)
 
 
 class Signatures:
     """SimHash and MinHash (128 slots, 3-token shingles) on token ids already in arrays."""
 
-    params = BACKENDS
-    param_names = ["backend"]
+    params = KERNELS
+    param_names = ["kernels"]
 
-    def setup(self, backend):
-        textops, _ = analyze._kernels("compiled")   # same input arrays for both twins
-        _, self.sim = analyze._kernels(backend)
+    def setup(self, impl):
+        textops = twin("textops", "compiled")   # same input arrays for both twins
+        self.sim = twin("similarity", impl)
         ids, offs, *_ = textops.tokenize_batch(_texts())
         self.ids = np.frombuffer(ids, np.uint64)
         self.offs = np.frombuffer(offs, np.int64)
@@ -65,24 +61,24 @@ class Signatures:
         self.weights = 1.0 + np.log(counts)
         self.sim.minhash(self.ids[:10], np.array([0, 10]))
 
-    def time_minhash(self, backend):
+    def time_minhash(self, impl):
         self.sim.minhash(self.ids, self.offs)
 
-    def time_simhash(self, backend):
+    def time_simhash(self, impl):
         self.sim.simhash(self.uids, self.weights, self.uoff)
 
-    def time_doc_counts(self, backend):
+    def time_doc_counts(self, impl):
         self.sim.doc_counts(self.ids, self.offs)
 
 
 class LSH:
     """All near-duplicate pairs among N signatures, a tenth of them planted near copies."""
 
-    params = (BACKENDS, [1_000, 10_000])
-    param_names = ["backend", "docs"]
+    params = (KERNELS, [1_000, 10_000])
+    param_names = ["kernels", "docs"]
 
-    def setup(self, backend, n):
-        _, self.sim = analyze._kernels(backend)
+    def setup(self, impl, n):
+        self.sim = twin("similarity", impl)
         rng = np.random.default_rng(42)
         sigs = rng.integers(0, 2**32, (n, 128), dtype=np.uint64).astype(np.uint32)
         copies = rng.choice(n, n // 10, replace=False)
@@ -92,5 +88,5 @@ class LSH:
         self.sigs = sigs
         self.sim.lsh_pairs(sigs[:10], 32)
 
-    def time_lsh_pairs(self, backend, n):
+    def time_lsh_pairs(self, impl, n):
         self.sim.lsh_pairs(self.sigs, 32)

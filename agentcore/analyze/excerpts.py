@@ -1,0 +1,127 @@
+"""Prompt sentences and excerpts: the most informative sentences of a site or a page in a budget.
+
+A sentence scores the TF-IDF weight of its content words (IDF from the corpus, term counts from
+its own site) over ``sqrt(words + 1)``; :func:`select_sentences` takes the best that fit, skipping
+repeats, rewordings and short fragments, and hands them back in reading order.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentcore.analyze.corpus import Corpus
+
+__all__ = ["MODES", "check_prompt_args", "select_sentences", "score_sentences"]
+
+#: "top": the best-scoring sentences; "lead": each page's first, then each page's second, ...
+MODES = ("top", "lead")
+
+
+def check_prompt_args(budget, mode) -> None:
+    """ValueError / TypeError for a mode or a budget :func:`select_sentences` cannot use."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'top' or 'lead', got {mode!r}")
+    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
+        raise TypeError(f"budget must be a positive int (characters), got {budget!r}")
+
+
+class _Bags:
+    """Each sentence's set of content-word ids, built only for the sentences a prompt considers."""
+
+    def __init__(self, np, uids, content, uoff):
+        sent = np.repeat(np.arange(uoff.size - 1), np.diff(uoff))
+        self.ids = uids[content].tolist()
+        self.off = [0] + np.cumsum(np.bincount(sent[content], minlength=uoff.size - 1)).tolist()
+        self.cache = {}
+
+    def __getitem__(self, x: int) -> set:
+        bag = self.cache.get(x)
+        if bag is None:
+            bag = self.cache[x] = set(self.ids[self.off[x]:self.off[x + 1]])
+        return bag
+
+
+def select_sentences(corpus: "Corpus", sites: list, budget: int, mode: str, min_chars: int,
+                     sep: str) -> list:
+    """For each site (a list of texts), its chosen sentences in reading order, joined by ``sep``
+    within ``budget`` characters (see :meth:`agentcore.analyze.Corpus.prompt_sentences`)."""
+    import numpy as np
+
+    textops = corpus.textops
+    sents, page, pos, group = [], [], [], []
+    for g, texts in enumerate(sites):
+        seen = set()
+        for ti, text in enumerate(texts):
+            for si, s in enumerate(textops.split_sentences(text)):
+                if len(s) < min_chars:
+                    continue
+                norm = s.casefold()
+                if norm in seen:
+                    continue
+                seen.add(norm)
+                sents.append(s)
+                page.append(ti)
+                pos.append(si)
+                group.append(g)
+    out = [[] for _ in sites]
+    if not sents:
+        return out
+    score, bags = score_sentences(corpus, sents, group, len(sites))
+    # One sort for all sites: by site, then best first (top) or round-robin over pages (lead).
+    if mode == "lead":
+        order = np.lexsort((page, pos, group))
+    else:
+        order = np.lexsort((np.arange(len(sents)), -np.asarray(score), group))
+    order = order.tolist()
+    cuts = np.searchsorted(np.asarray(group)[order], np.arange(len(sites) + 1)).tolist()
+    gap = len(sep)
+    for g in range(len(sites)):
+        ranked = order[cuts[g]:cuts[g + 1]]
+        if not ranked:
+            continue
+        chosen, used = [], 0
+        for x in ranked:
+            if chosen and used + gap + min_chars > budget:
+                break           # every candidate left is at least min_chars long
+            cost = len(sents[x]) + (gap if chosen else 0)
+            if used + cost > budget:
+                continue
+            # A reworded copy (same content words) of a chosen sentence adds nothing.
+            bx = bags[x]
+            if any(len(bx & bags[y]) >= 0.7 * max(len(bx | bags[y]), 1) for y in chosen):
+                continue
+            chosen.append(x)
+            used += cost
+        if chosen:
+            chosen.sort(key=lambda x: (page[x], pos[x]))
+            out[g] = [sents[x] for x in chosen]
+        elif budget > 1:
+            cut = sents[ranked[0]][:budget - 1]
+            if " " in cut:
+                cut = cut[:cut.rindex(" ")]
+            out[g] = [cut + "…"]
+    return out
+
+
+def score_sentences(corpus: "Corpus", sentences: list, group: list, n_groups: int) -> tuple:
+    """Each sentence's score (TF-IDF of its content words over sqrt(words + 1); term frequency
+    counted over its whole group) and the sets of its content-word ids."""
+    import numpy as np
+
+    textops, sim = corpus.textops, corpus.similarity
+    ids, offs, flags, _, _ = textops.tokenize_batch(sentences, spans=False)
+    ids = np.frombuffer(ids, np.uint64)
+    offs = np.frombuffer(offs, np.int64)
+    flags = np.frombuffer(flags, np.uint8)
+    uids, counts, first, uoff = sim.doc_counts(ids, offs)
+    content = flags[first] == 0
+    # Group-level term counts: the sentences of a group are contiguous, so each group is one
+    # "document" over the same token ids; ``inverse`` maps tokens to their group entry.
+    bounds = np.searchsorted(np.asarray(group, np.int64), np.arange(n_groups + 1))
+    guids, gcounts, _, _, ginv = sim.doc_counts(ids, offs[bounds], inverse=True)
+    gw = sim.tfidf(gcounts, sim.df_lookup(corpus.frequencies.table, guids), corpus.n_docs)
+    w = gw[ginv[first]] * content
+    sent = np.repeat(np.arange(len(sentences)), np.diff(uoff))
+    score = np.bincount(sent, weights=w, minlength=len(sentences))
+    score = np.round(score / np.sqrt(np.diff(offs) + 1.0), 9).tolist()
+    return score, _Bags(np, uids, content, uoff)
