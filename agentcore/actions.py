@@ -47,8 +47,9 @@ class BatchAction(Action):
     Up to ``parallel`` batches of at most ``max_batch`` agents run at once, so kernels that
     release the GIL run on several cores. ``inline=True`` runs ``fn`` on the swarm's own thread:
     right for cheap Python bookkeeping, where a thread hop would cost more than the work.
-    ``cores=n`` leases n cores from the swarm's CPU budget while ``fn`` runs, so an LLM engine
-    sharing that budget runs on the cores left instead of spin-waiting against the kernels.
+    ``cores=n`` leases n cores from the swarm's CPU budget (``Swarm(budget=...)``, e.g. the LLM
+    engine's) while ``fn`` runs, so the engine runs on the cores left instead of spin-waiting
+    against the kernels. A swarm without a budget does not lease.
     """
 
     kind = "batch"

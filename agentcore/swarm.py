@@ -86,11 +86,7 @@ class Swarm:
         cap = max(16, n_agents or 0)
         self._core = self._impl.Core(self.spec.tables, cap)
         self.data = Payloads(self.spec.columns)
-        self._budget = budget
-        if budget is None and any(getattr(a, "cores", 0) for a in self.spec.actions):
-            from .cpu import default_budget
-
-            self._budget = default_budget()
+        self._budget = budget  # batch actions with cores= lease from it; None: no leasing
         self._n_act = len(self.spec.actions)
         self._has_async = any(isinstance(a, AsyncAction) for a in self.spec.actions)
         self._workers = workers or min(4, os.cpu_count() or 2)

@@ -11,8 +11,11 @@ import time
 import pytest
 
 from agentcore.crawl.fetch import FetchConfig
-from agentcore.crawl.job import CATEGORIES, Pipeline
-from agentcore.store import Failure, LLMResult, Page, open_store
+from agentcore.crawl import queries
+from agentcore.crawl.job import CrawlJob
+from agentcore.crawl.tables import Failure, LLMResult, Page
+from agentcore.demo.config import CATEGORIES, DEMO_TASK
+from agentcore.store import open_store
 from agentcore.web.server import SyntheticWeb, serve_in_thread
 
 FAST = dict(connect_timeout=1.0, read_timeout=0.6, total_timeout=1.5, max_attempts=2,
@@ -29,7 +32,7 @@ def hostile_web():
 def run_pipeline(db, server, engine=None, max_pages=30):
     store = open_store(db)
     run_id = store.create_run({"test": True})
-    pipe = Pipeline(store, run_id, engine=engine, max_pages=max_pages,
+    pipe = CrawlJob(store, run_id, engine=engine, task=DEMO_TASK, max_pages=max_pages,
                     fetch_config=FetchConfig(**FAST))
     res = asyncio.run(pipe.run(server.web.home_urls(), hosts=server.host_map()))
     return store, run_id, pipe, res
@@ -59,7 +62,7 @@ def test_every_page_ends_clean_or_as_a_recorded_failure(hostile_web, db_url):
                 "bad_charset", "redirect_loop"} <= seen_kinds
         ssrf = [f for f in failures.values() if f.reason == "ssrf_blocked"]
         assert ssrf and "169.254.169.254" in ssrf[0].detail
-        counts = store.counts(run_id)
+        counts = queries.counts(store, run_id)
         assert counts["sites"] == 24
         assert counts["pages"] + sum(1 for k, _ in failures if k == "page") == len(expected)
         assert res.agents == 24 + len(expected)
@@ -83,7 +86,7 @@ def test_near_duplicates_pair_only_copies(hostile_web, tmp_path):
             return x
         for a, b in truth.items():
             parent[find(a)] = find(b)
-        found = store.near_dup_pairs(run_id)
+        found = queries.near_dup_pairs(store, run_id)
         found_set = {(a, b) for a, b, _ in found}
         for a, b in truth.items():
             assert (min(a, b), max(a, b)) in found_set, f"missed near-duplicate {a} ~ {b}"
@@ -112,7 +115,7 @@ def test_sites_get_llm_summaries_from_the_real_model(tmp_path):
         store, run_id, pipe, res = run_pipeline(str(tmp_path / "llm.db"), server, engine=engine)
         try:
             results = store.rows(LLMResult, run_id)
-            assert len(results) == 3, store.failure_reasons(run_id)
+            assert len(results) == 3, queries.failure_reasons(store, run_id)
             for r in results:
                 assert r.category in CATEGORIES
                 assert 16 <= len(r.summary) <= 100  # the schema's bounds
@@ -133,7 +136,7 @@ def _counts(db):
     store = open_store(db)
     try:
         runs = store.runs()
-        return store.counts(runs[-1].run_id) if runs else {}, runs
+        return queries.counts(store, runs[-1].run_id) if runs else {}, runs
     finally:
         store.close()
 

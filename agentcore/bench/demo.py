@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 import tempfile
 
-from .. import demo
+from agentcore.demo import cli as demo_cli
+# the module by its full name: the package's `run` attribute is cli.run, the function
+from agentcore.demo.run import execute
+
+from .browser import browser_check
 
 
 def add_arguments(p) -> None:
-    demo.add_arguments(p)
+    demo_cli.add_arguments(p)
     p.set_defaults(db=None, report=None)
 
 
@@ -39,7 +43,7 @@ def run(args) -> int:
         args.db = os.path.join(tmp, "demo.db")
     if args.report is None:
         args.report = os.path.join(tmp, "report.html")
-    out = demo.execute(args)
+    out = execute(args)
     if out is None:
         return 1
     spans = stage_spans(out.pipeline.timeline)
@@ -59,8 +63,6 @@ def run(args) -> int:
               f"{llm['generated_tokens_per_s']:.0f} gen tok/s while busy, slot occupancy "
               f"{llm['slot_occupancy']:.2f}")
     try:
-        from ..report import browser_check
-
         chk = browser_check(out.report)
         charts = chk["charts"]
         drawn = sum(1 for c in charts.values() if min(c["size"]) > 0 and c["marks"])

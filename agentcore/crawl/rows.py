@@ -1,0 +1,126 @@
+"""What each of the crawl job's store states writes: one atomic unit of rows per agent.
+
+One builder per state (``page``, ``page_failure``, ``site``, ``site_failure``, ``llm_failure``);
+``CrawlJob.spec`` hands each to its own ``store_action``, with the hook that counts it once durable.
+"""
+from __future__ import annotations
+
+import time
+
+from .tables import Failure, Keyword, LLMResult, NearDup, Page, Site
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .job import CrawlJob
+
+#: columns each builder reads (its state's ``reads=``); SITE rows read ``llm`` only with an LLM
+PAGE_READS = ("url", "host", "final_url", "http_status", "ctype", "n_bytes", "title", "n_words",
+              "simhash", "excerpt", "elapsed", "minhash", "keywords", "dups")
+FAILURE_READS = ("url", "host", "fail_stage", "fail_detail", "fetch_attempts")
+SITE_READS = ("url", "host", "n_links", "n_ok", "title")
+LLM_READS = ("llm", "llm_t0")
+#: columns freed once an agent's rows are durable (the values live in the store from then on)
+FREED = ("keywords", "dups", "excerpt", "minhash", "fail_detail", "prompt", "llm")
+
+
+class CrawlRows:
+    """Row builders and after-commit hooks of the job's five store states."""
+
+    def __init__(self, job: "CrawlJob"):
+        self.job = job
+
+    # ---- builders (swarm thread) -------------------------------------------------------------
+
+    def page(self, swarm, aid: int) -> list:
+        d = swarm.data
+        url, host = d["url"][aid], d["host"][aid]
+        rows = [Page(url=url, host=host, final_url=d["final_url"][aid] or url,
+                     status=d["http_status"][aid] or 0, content_type=d["ctype"][aid] or "",
+                     n_bytes=d["n_bytes"][aid] or 0, title=(d["title"][aid] or "")[:300],
+                     n_words=d["n_words"][aid] or 0, simhash=d["simhash"][aid] or 0,
+                     excerpt=d["excerpt"][aid] or "", fetched_at=time.time(),
+                     elapsed_ms=1e3 * (d["elapsed"][aid] or 0.0), minhash=d["minhash"][aid] or "")]
+        rows += [Keyword(url=url, keyword=k, host=host, weight=float(w))
+                 for k, w in d["keywords"][aid] or ()]
+        rows += [NearDup(url_a=url, url_b=other, similarity=s) for other, s in d["dups"][aid] or ()]
+        return rows
+
+    def page_failure(self, swarm, aid: int) -> list:
+        return [self._failure(swarm, aid, "page")]
+
+    def site(self, swarm, aid: int) -> list:
+        rows = [self._site(swarm, aid, "ok")]
+        if "llm" not in swarm.data:
+            return rows
+        d = swarm.data
+        res = d["llm"][aid]
+        if res is not None and res.error is None:
+            v = res.value or {}
+            rows.append(LLMResult(host=d["host"][aid], category=str(v.get("category", "")),
+                                  summary=str(v.get("summary", "")),
+                                  model=getattr(self.job.engine, "model_name", ""),
+                                  prompt_tokens=res.prompt_tokens,
+                                  completion_tokens=res.completion_tokens,
+                                  elapsed_ms=1e3 * (time.monotonic() - d["llm_t0"][aid]),
+                                  raw=res.text, created_at=time.time()))
+        return rows
+
+    def site_failure(self, swarm, aid: int) -> list:
+        return [self._failure(swarm, aid, "site"), self._site(swarm, aid, "failed")]
+
+    def llm_failure(self, swarm, aid: int) -> list:
+        return [self._failure(swarm, aid, "llm"), self._site(swarm, aid, "llm_failed")]
+
+    def _failure(self, swarm, aid: int, kind: str) -> Failure:
+        d = swarm.data
+        host = d["host"][aid]
+        reason = swarm.reason_of(aid) or "unknown"
+        stage = d["fail_stage"][aid] or ("llm" if kind == "llm" else
+                                         reason.split(":")[0] if ":" in reason else "")
+        return Failure(kind=kind, key=d["url"][aid] if kind == "page" else host, host=host,
+                       stage=stage, reason=reason, detail=str(d["fail_detail"][aid] or "")[:500],
+                       attempts=d["fetch_attempts"][aid] or 1, at=time.time())
+
+    def _site(self, swarm, aid: int, status: str) -> Site:
+        d = swarm.data
+        host = d["host"][aid]
+        n_links = d["n_links"][aid] or 0
+        ok = d["n_ok"][aid]
+        if ok is None:
+            ok = sum(1 for u in self.job.ok_pages if u.split("/", 3)[2] == host)
+        return Site(host=host, url=d["url"][aid], status=status, n_pages=n_links,
+                    n_failed=max(0, n_links - ok), robots=1, title=(d["title"][aid] or "")[:300],
+                    finished_at=time.time())
+
+    # ---- after the commit (store writer thread) ----------------------------------------------
+
+    def page_stored(self, swarm, aid: int) -> None:
+        self.job.stats["pages_ok"] += 1
+        self._free(swarm, aid)
+
+    def page_failure_stored(self, swarm, aid: int) -> None:
+        self.job.stats["pages_failed"] += 1
+        self.job.failures[swarm.reason_of(aid) or "unknown"] += 1
+        self._free(swarm, aid)
+
+    def site_stored(self, swarm, aid: int) -> None:
+        self.job.stats["sites_ok"] += 1
+        if "llm" in swarm.data and swarm.data["llm"][aid] is not None:
+            self.job.stats["llm_ok"] += 1
+        self._free(swarm, aid)
+
+    def site_failure_stored(self, swarm, aid: int) -> None:
+        self.job.stats["sites_failed"] += 1
+        self.job.failures[swarm.reason_of(aid) or "unknown"] += 1
+        self._free(swarm, aid)
+
+    def llm_failure_stored(self, swarm, aid: int) -> None:
+        self.job.stats["llm_failed"] += 1
+        self.job.failures[swarm.reason_of(aid) or "unknown"] += 1
+        self._free(swarm, aid)
+
+    @staticmethod
+    def _free(swarm, aid: int) -> None:
+        for col in FREED:
+            if col in swarm.data:
+                swarm.data[col][aid] = None

@@ -1,0 +1,128 @@
+"""The crawl job's work steps, one method per state: fetch, links, extract, analyze, prompt.
+
+Each step reads and writes only the payload columns its state declares in ``CrawlJob.spec``;
+extraction and analysis run as whole batches on the worker threads (nogil kernels) with a core
+leased from the swarm's CPU budget (``cores=1`` on their actions).
+"""
+from __future__ import annotations
+
+import base64
+import time
+
+from agentcore.actions import ActionError
+
+from . import queries
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .job import CrawlJob
+
+
+class CrawlSteps:
+    """The job's actions; ``job`` holds the fetcher, corpus, store and counters they share."""
+
+    def __init__(self, job: "CrawlJob"):
+        self.job = job
+
+    async def fetch(self, swarm, aid):
+        """Fetch one URL (a site's home page or a page); a failure keeps its stage and detail."""
+        d = swarm.data
+        res = await self.job.fetcher.fetch(d["url"][aid])
+        if not res.ok:
+            d["fail_stage"][aid] = "fetch"
+            d["fail_detail"][aid] = res.error_detail
+            d["fetch_attempts"][aid] = res.attempts
+            raise ActionError(res.error_reason)
+        d["body"][aid] = res.body
+        d["ctype"][aid] = res.content_type
+        d["final_url"][aid] = res.final_url
+        d["http_status"][aid] = res.status
+        d["elapsed"][aid] = res.elapsed
+        self.job.stats["bytes"] += len(res.body)
+
+    def links(self, batch):
+        """Extract each site's home page and spawn one page agent per new same-site link."""
+        sw = batch.swarm
+        d = sw.data
+        docs = extract_pages(batch.get("body"), batch.get("ctype"), batch.get("url"))
+        done_pages, max_pages = self.job.done_pages, self.job.max_pages
+        for a, doc in zip(batch.ids, docs):
+            d["body"][a] = None
+            host, home = d["host"][a], d["url"][a]
+            d["title"][a] = doc.title
+            links, seen = [], set()
+            for link in doc.links_internal:
+                link = link.split("#", 1)[0]
+                if link in seen or link == home or link.endswith("/robots.txt"):
+                    continue
+                seen.add(link)
+                links.append(link)
+                if len(links) >= max_pages:
+                    break
+            d["n_links"][a] = len(links)
+            todo = [u for u in links if u not in done_pages]
+            if todo:
+                sw.spawn(a, rows={"url": todo, "host": [host] * len(todo)}, state="PAGE_FETCH")
+
+    def extract(self, batch):
+        """Main text and title of each fetched page; the raw page is freed at once."""
+        d = batch.swarm.data
+        bodies = batch.get("body")
+        docs = extract_pages(bodies, batch.get("ctype"), batch.get("url"))
+        for j, (a, doc, body) in enumerate(zip(batch.ids, docs, bodies)):
+            d["n_bytes"][a] = len(body or b"")
+            d["body"][a] = None
+            if not doc.text.strip():
+                d["fail_stage"][a] = "extract"
+                batch.fail(j, "empty_text")
+                continue
+            d["text"][a] = doc.text
+            d["title"][a] = doc.title
+
+    def analyze(self, batch):
+        """Keywords, signatures, near-duplicates and the best excerpt of each page's text."""
+        d = batch.swarm.data
+        texts = batch.get("text")
+        corpus = self.job.corpus
+        docs = corpus.add_many(texts, keys=batch.get("url"))
+        excerpts = corpus.excerpts(texts, budget=280)
+        for a, doc, excerpt in zip(batch.ids, docs, excerpts):
+            d["keywords"][a] = doc.keywords
+            d["simhash"][a] = doc.simhash
+            d["dups"][a] = doc.duplicates
+            d["minhash"][a] = base64.b64encode(doc.minhash.tobytes()).decode("ascii")
+            d["excerpt"][a] = excerpt
+            d["n_words"][a] = doc.n_tokens
+            d["text"][a] = None
+
+    def prompt(self, batch):
+        """Build each site's prompt from its durable pages (the same on a resumed run)."""
+        job = self.job
+        d = batch.swarm.data
+        for j, a in enumerate(batch.ids):
+            host = d["host"][a]
+            kws = queries.site_keywords(job.store, job.run_id, host, limit=8)
+            excerpts = [e for _, e in queries.site_excerpts(job.store, job.run_id, host) if e]
+            d["n_ok"][a] = len(excerpts)
+            if host in job.llm_done or not kws or job.task is None:
+                batch.set_outcome(j, "skip_llm")
+                continue
+            d["llm_t0"][a] = time.monotonic()
+            d["prompt"][a] = job.task.site_prompt([k for k, _ in kws], excerpts)
+
+
+def extract_pages(bodies, ctypes, urls) -> list:
+    """Main text, title and links of many fetched pages, in the calling worker thread."""
+    from agentcore.kernels.html import extract_many
+
+    return extract_many(bodies, base_urls=urls, content_types=ctypes, threads=1)
+
+
+def unpack_minhash(b64: str, num_perm: int):
+    """A stored page's MinHash signature back as a uint32 array."""
+    import numpy as np
+
+    sig = np.frombuffer(base64.b64decode(b64), np.uint32)
+    if sig.shape[0] != num_perm:
+        raise ValueError(f"stored MinHash has {sig.shape[0]} slots, the corpus uses {num_perm}")
+    return sig
