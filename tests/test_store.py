@@ -1,4 +1,4 @@
-"""The store: one suite run against SQLite and a real PostgreSQL server (the `db_url` fixture)."""
+"""The store and the crawl queries: one suite run against SQLite and a real PostgreSQL server (the `db_url` fixture)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,11 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 
 import pytest
 
-from agentcore.store import (Failure, Keyword, LLMResult, NearDup, Page, Site, StoreError,
-                             open_store)
+from agentcore.crawl import queries
+from agentcore.crawl.tables import Failure, Keyword, LLMResult, NearDup, Page, Site
+from agentcore.store import AgentRecord, StoreError, col, open_store, table
+from agentcore.store.schema import table_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -71,13 +74,13 @@ def test_roundtrip_every_row_type(store):
     assert store.rows(LLMResult, run) == [rows[-2]]
     assert store.rows(Failure, run) == [rows[-1]]
     assert store.get_run(run).config == {"sites": 2, "nested": {"x": [1, 2]}}
-    assert store.counts(run) == {"sites": 1, "pages": 2, "keywords": 3, "near_dups": 1,
-                                 "llm_results": 1, "failures": 1}
+    assert queries.counts(store, run) == {"sites": 1, "pages": 2, "keywords": 3, "near_dups": 1,
+                                          "llm_results": 1, "failures": 1}
 
 
 def test_write_rejects_bad_rows(store):
     run = store.create_run({})
-    with pytest.raises(TypeError, match="Site, Page"):
+    with pytest.raises(TypeError, match="declared with @table"):
         store.write(run, {"url": "x"})
     with pytest.raises(ValueError, match="must not be None"):
         store.write(run, Page(host="a.test"))
@@ -86,7 +89,7 @@ def test_write_rejects_bad_rows(store):
     with pytest.raises(ValueError, match="run_id"):
         store.write("", page(1))
     store.flush()
-    assert store.counts(run)["pages"] == 0
+    assert queries.counts(store, run)["pages"] == 0
 
 
 def test_numpy_scalars_are_plain_values_in_the_database(store):
@@ -125,14 +128,14 @@ def test_rewriting_same_rows_gives_same_counts(store):
         store.write(run, page(i), *keywords(i))
     store.write(run, NearDup("http://a.test/p1", "http://a.test/p2", 0.9))
     store.flush()
-    first = store.counts(run)
+    first = queries.counts(store, run)
     assert first["pages"] == 200 and first["keywords"] == 600 and first["near_dups"] == 1
     # Replay everything, with changed values for some rows and the pair written reversed.
     for i in range(200):
         store.write(run, page(i, status=500 if i % 7 == 0 else 200), *keywords(i))
     store.write(run, NearDup("http://a.test/p2", "http://a.test/p1", 0.95))
     store.flush()
-    assert store.counts(run) == first
+    assert queries.counts(store, run) == first
     by_url = {p.url: p for p in store.rows(Page, run)}
     assert by_url["http://a.test/p7"].status == 500  # last write wins
     assert by_url["http://a.test/p8"].status == 200
@@ -160,10 +163,10 @@ def test_group_commit_waits_for_flush_or_batch_size(db_url):
         for i in range(100):
             s.write(run, page(i))
         time.sleep(0.2)
-        assert s.counts(run)["pages"] == 0  # nothing durable until the batch closes
+        assert queries.counts(s, run)["pages"] == 0  # nothing durable until the batch closes
         commits = s.commits
         s.flush()
-        assert s.counts(run)["pages"] == 100
+        assert queries.counts(s, run)["pages"] == 100
         assert s.commits == commits + 1  # 100 units, one transaction
     with open_store(db_url, batch_ms=600_000, batch_rows=50) as s:
         run = s.create_run({})
@@ -171,10 +174,10 @@ def test_group_commit_waits_for_flush_or_batch_size(db_url):
             s.write(run, page(i))
         # The size trigger commits without any flush; poll (generous limit, not a timing claim).
         for _ in range(600):
-            if s.counts(run)["pages"] >= 100:
+            if queries.counts(s, run)["pages"] >= 100:
                 break
             time.sleep(0.05)
-        assert s.counts(run)["pages"] >= 100
+        assert queries.counts(s, run)["pages"] >= 100
 
 
 def test_done_callback_runs_after_commit(db_url, store):
@@ -185,7 +188,7 @@ def test_done_callback_runs_after_commit(db_url, store):
     def done(err):
         # Runs on the writer thread after COMMIT: another connection must already see the rows.
         with open_store(db_url) as other:
-            seen.append((err, other.finished_pages(run)))
+            seen.append((err, queries.finished_pages(other, run)))
         ev.set()
     store.write(run, page(1), *keywords(1), done=done)
     assert ev.wait(60)
@@ -199,11 +202,11 @@ def test_flush_async_from_event_loop(store):
         for i in range(50):
             store.write(run, page(i))
         await store.flush_async()
-        return store.counts(run)["pages"]
+        return queries.counts(store, run)["pages"]
     assert asyncio.run(main()) == 50
 
 
-def test_resume_sets(store):
+def test_crawl_resume_sets(store):
     run, other = store.create_run({}), store.create_run({})
     store.write(run, Site(host="a.test"), Site(host="b.test"),
                 Failure(kind="site", key="c.test", host="c.test", reason="robots_disallow"))
@@ -212,13 +215,13 @@ def test_resume_sets(store):
                 Failure(kind="llm", key="b.test", reason="invalid_json"))
     store.write(other, Site(host="z.test"), page(9, host="z.test"), LLMResult(host="z.test"))
     store.flush()
-    assert store.finished_sites(run) == {"a.test", "b.test", "c.test"}
-    assert store.finished_sites(run, include_failed=False) == {"a.test", "b.test"}
-    assert store.finished_pages(run) == {"http://a.test/p1", "http://a.test/p2", "http://a.test/p3"}
-    assert store.finished_pages(run, include_failed=False) == {"http://a.test/p1", "http://a.test/p2"}
-    assert store.llm_done(run) == {"a.test", "b.test"}
-    assert store.llm_done(run, include_failed=False) == {"a.test"}
-    assert store.finished_sites(other) == {"z.test"}
+    assert queries.finished_sites(store, run) == {"a.test", "b.test", "c.test"}
+    assert queries.finished_sites(store, run, include_failed=False) == {"a.test", "b.test"}
+    assert queries.finished_pages(store, run) == {"http://a.test/p1", "http://a.test/p2", "http://a.test/p3"}
+    assert queries.finished_pages(store, run, include_failed=False) == {"http://a.test/p1", "http://a.test/p2"}
+    assert queries.llm_done(store, run) == {"a.test", "b.test"}
+    assert queries.llm_done(store, run, include_failed=False) == {"a.test"}
+    assert queries.finished_sites(store, other) == {"z.test"}
 
 
 def test_runs_lifecycle(store):
@@ -262,8 +265,9 @@ def test_writes_from_many_threads_and_a_loop(store):
         t.join()
     store.flush()
     expected_pages = len({i if i % 2 == 0 else t * per + i for t in range(n_threads) for i in range(per)})
-    assert store.counts(run) == {"sites": 0, "pages": expected_pages, "keywords": 3 * expected_pages,
-                                 "near_dups": 0, "llm_results": 0, "failures": per}
+    assert queries.counts(store, run) == {"sites": 0, "pages": expected_pages,
+                                          "keywords": 3 * expected_pages, "near_dups": 0,
+                                          "llm_results": 0, "failures": per}
     assert store.commits < n_threads * per  # grouped, not one commit per write
 
 
@@ -272,7 +276,7 @@ def test_reopen_keeps_rows_and_checks_schema_version(db_url):
         run = s.create_run({"k": "v"})
         s.write(run, page(1), *keywords(1))
     with open_store(db_url) as s:  # close() flushed
-        assert s.counts(run)["keywords"] == 3
+        assert queries.counts(s, run)["keywords"] == 3
         assert s.latest_unfinished_run().config == {"k": "v"}
     _set_schema_version(db_url, "999")
     with pytest.raises(StoreError, match="schema version 999"):
@@ -292,7 +296,7 @@ def _set_schema_version(db_url: str, version: str) -> None:
 
 def test_failed_commit_is_reported_not_swallowed(db_url, store):
     run = store.create_run({})
-    store.write(run, page(1))
+    store.write(run, page(1), *keywords(1))  # both tables now exist (created on first write)
     store.flush()
     if db_url.startswith("postgresql://"):
         import psycopg
@@ -311,10 +315,10 @@ def test_failed_commit_is_reported_not_swallowed(db_url, store):
     assert len(errors) == 1 and errors[0] is not None
     with pytest.raises(StoreError, match="writer failed earlier"):
         store.write(run, page(3))
-    assert store.finished_pages(run) == {"http://a.test/p1"}  # the failed unit left nothing
+    assert queries.finished_pages(store, run) == {"http://a.test/p1"}  # the failed unit left nothing
 
 
-def test_report_helpers(store):
+def test_crawl_report_queries(store):
     run = store.create_run({})
     store.write(run, *[Failure(kind="page", key=f"http://a.test/{i}", reason=r)
                        for i, r in enumerate(["http_404"] * 3 + ["timeout"] * 2 + ["ssrf_redirect"])])
@@ -325,28 +329,206 @@ def test_report_helpers(store):
                 NearDup("u9", "u6", 0.9))
     store.write(run, page(1), page(2), *keywords(1), *keywords(2, k=2))
     store.flush()
-    assert store.failure_reasons(run) == {"http_404": 3, "timeout": 2, "ssrf_redirect": 1}
-    assert list(store.failure_reasons(run)) == ["http_404", "timeout", "ssrf_redirect"]
-    assert store.failure_reasons(run, kind="site") == {}
-    assert store.categories(run) == {"news": 3, "science": 1, "sports": 1}
-    assert store.near_dup_clusters(run) == [["u6", "u7", "u8", "u9"], ["u1", "u2", "u3"], ["u4", "u5"]]
-    assert store.near_dup_clusters(run, min_size=4) == [["u6", "u7", "u8", "u9"]]
-    assert store.site_keywords(run, "a.test") == [("kw0", 2.0), ("kw1", 1.0), ("kw2", 1 / 3)]
-    assert store.site_excerpts(run, "a.test") == [("http://a.test/p1", "Sentence 1."),
-                                                  ("http://a.test/p2", "Sentence 2.")]
+    assert queries.failure_reasons(store, run) == {"http_404": 3, "timeout": 2, "ssrf_redirect": 1}
+    assert list(queries.failure_reasons(store, run)) == ["http_404", "timeout", "ssrf_redirect"]
+    assert queries.failure_reasons(store, run, kind="site") == {}
+    assert queries.categories(store, run) == {"news": 3, "science": 1, "sports": 1}
+    assert queries.near_dup_clusters(store, run) == [["u6", "u7", "u8", "u9"], ["u1", "u2", "u3"], ["u4", "u5"]]
+    assert queries.near_dup_clusters(store, run, min_size=4) == [["u6", "u7", "u8", "u9"]]
+    assert queries.site_keywords(store, run, "a.test") == [("kw0", 2.0), ("kw1", 1.0), ("kw2", 1 / 3)]
+    assert queries.site_excerpts(store, run, "a.test") == [("http://a.test/p1", "Sentence 1."),
+                                                           ("http://a.test/p2", "Sentence 2.")]
+
+    assert queries.site_keywords(store, run, "a.test", limit=1) == [("kw0", 2.0)]
+    assert queries.near_dup_pairs(store, run)[:2] == [("u1", "u2", 0.9), ("u2", "u3", 0.9)]
+
+
+def test_crawl_queries_on_a_fresh_store(store):
+    # No crawl row written yet, so no crawl table exists: the queries create them and see nothing.
+    run = store.create_run({})
+    assert queries.counts(store, run) == {"sites": 0, "pages": 0, "keywords": 0, "near_dups": 0,
+                                          "llm_results": 0, "failures": 0}
+    assert queries.finished_pages(store, run) == set() and queries.llm_done(store, run) == set()
+    assert queries.near_dup_clusters(store, run) == [] and queries.categories(store, run) == {}
+    assert queries.site_keywords(store, run, "a.test") == []
+
+
+# ------------------------------------------------------------------ rows declared anywhere
+
+@table("test_notes", key=("topic", "n"), indexes=(("run_id", "topic"),))
+@dataclass(frozen=True)
+class Note:
+    """A user's own row type: declared here, in a test module, with nothing registered in the store."""
+
+    topic: str = col("text")
+    n: int = col("int", 0)
+    score: float = col("float", 0.0)
+    digest: int = col("u64", 0)
+    values: dict | None = col("json")  # a reserved word as a column name: identifiers are quoted
+    order: str = col("text", "")
+
+
+def test_user_declared_rows_roundtrip(store):
+    run, other = store.create_run({}), store.create_run({})
+    assert store.rows(Note, run) == []  # the table is created on first read too
+    notes = [Note("python", i, score=i / 4, digest=2**64 - 1 - i, values={"i": [i, "x"]},
+                  order=f"o{i}") for i in range(5)]
+    store.write(run, *notes)
+    store.write(other, Note("sqlite", 1))
+    store.flush()
+    assert store.rows(Note, run) == notes
+    assert store.rows(Note, other) == [Note("sqlite", 1)]
+    assert store.count(Note, run) == 5
+    # A rewrite of the same key updates the row in place.
+    store.write(run, Note("python", 2, score=9.0))
+    store.flush()
+    assert store.count(Note, run) == 5 and store.rows(Note, run)[2] == Note("python", 2, score=9.0)
+    top = store.select(Note, run, "score > ?", (0.5,), order_by="score DESC", limit=2)
+    assert [n.n for n in top] == [2, 4]
+    assert store.query('SELECT SUM(n), MAX("order") FROM test_notes WHERE run_id = ?', (run,),
+                       uses=(Note,)) == [(10, "o4")]
+
+
+def test_user_rows_commit_with_other_rows_and_survive_reopen(db_url):
+    with open_store(db_url) as s:
+        run = s.create_run({})
+        s.write(run, Note("a"), page(1), AgentRecord(key="a"))  # three new tables, one commit
+    with open_store(db_url) as s:
+        assert s.rows(Note, run) == [Note("a")] and s.rows(Page, run) == [page(1)]
+        assert set(s.finished_agents(run)) == {"a"}
+
+
+def test_two_stores_create_the_same_new_table_at_once(db_url):
+    with open_store(db_url, batch_ms=1) as a, open_store(db_url, batch_ms=1) as b:
+        run = a.create_run({})
+        start = threading.Barrier(2)
+
+        def go(s, i):
+            start.wait()
+            s.write(run, Note("race", i))
+            s.flush()
+        threads = [threading.Thread(target=go, args=(s, i)) for i, s in enumerate((a, b))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [n.n for n in a.rows(Note, run)] == [0, 1]
+
+
+def test_a_table_of_another_shape_is_refused(db_url):
+    with open_store(db_url) as s:
+        run = s.create_run({})
+    _sql(db_url, "CREATE TABLE test_notes (run_id TEXT, topic TEXT)")
+    with open_store(db_url) as s:
+        with pytest.raises(StoreError, match=r"test_notes.*has columns \['run_id', 'topic'\].*"
+                                             r"use a new database"):
+            s.rows(Note, run)
+
+
+def test_declaring_a_row_type_checks_it():
+    with pytest.raises(TypeError, match="no column kind"):
+        @table("t_bad_kind", key="a")
+        @dataclass(frozen=True)
+        class NoKind:
+            a: str = "x"
+    with pytest.raises(ValueError, match="must name fields"):
+        @table("t_bad_key", key="b")
+        class BadKey:
+            a: str = col("text")
+    with pytest.raises(ValueError, match="run_id"):
+        @table("t_run_id", key="a")
+        class RunId:
+            run_id: str = col("text")
+            a: str = col("text")
+    with pytest.raises(ValueError, match="already declared by .*Note"):
+        @table("test_notes", key="a")
+        class Clash:
+            a: str = col("text")
+    with pytest.raises(ValueError, match="SQL identifier"):
+        @table("bad name", key="a")
+        class BadName:
+            a: str = col("text")
+    with pytest.raises(ValueError, match="column kind"):
+        col("blob")
+    with pytest.raises(TypeError, match="not a row type"):
+        table_of(dict)
+
+    @table("t_plain", key="a")
+    class Plain:  # a plain class becomes a frozen dataclass
+        a: str = col("text")
+    assert Plain("x").a == "x" and table_of(Plain).key == ("run_id", "a")
+
+
+def test_select_checks_the_run_scope(store):
+    from agentcore.store import Run
+    with pytest.raises(ValueError, match="pass a run_id"):
+        store.select(Note, None)
+    with pytest.raises(ValueError, match="run_id=None"):
+        store.select(Run, "some-run")
+
+
+# ------------------------------------------------------------------ durable swarms' agents
+
+def test_agent_records_and_finished_agents(store):
+    run, other = store.create_run({}), store.create_run({})
+    assert store.finished_agents(run) == {}
+    store.write(run, AgentRecord(key="http://a.test/1", state="DONE", values={"n_words": 12},
+                                 finished_at=1.0))
+    store.write(run, AgentRecord(key="http://a.test/2", state="FAILED", reason="timeout",
+                                 finished_at=2.0))
+    store.write(other, AgentRecord(key="http://a.test/1"))
+    store.flush()
+    got = store.finished_agents(run)
+    assert set(got) == {"http://a.test/1", "http://a.test/2"}
+    assert got["http://a.test/1"] == AgentRecord("http://a.test/1", "DONE", "", {"n_words": 12}, 1.0)
+    assert (got["http://a.test/2"].state, got["http://a.test/2"].reason) == ("FAILED", "timeout")
+    # Rewriting a key (a rerun that got there again), in one batch and across batches, keeps one row.
+    for i in range(3):
+        store.write(run, AgentRecord(key="http://a.test/1", values={"n_words": 13 + i}, finished_at=3.0))
+    store.flush()
+    store.write(run, AgentRecord(key="http://a.test/1", values={"n_words": 20}, finished_at=4.0))
+    store.flush()
+    got = store.finished_agents(run)
+    assert store.count(AgentRecord, run) == 2 and len(got) == 2
+    assert got["http://a.test/1"].values == {"n_words": 20}
+    assert set(store.finished_agents(other)) == {"http://a.test/1"}
+    with pytest.raises(ValueError, match="DONE or FAILED"):
+        AgentRecord(key="x", state="RUNNING")
+    # An agent's values come from numpy payload columns: they come back as plain JSON numbers.
+    import numpy as np
+    store.write(run, AgentRecord(key="np", values={"n": np.int64(7), "w": np.float32(0.5),
+                                                   "v": np.arange(3, dtype=np.uint32)}))
+    store.flush()
+    assert store.finished_agents(run)["np"].values == {"n": 7, "w": 0.5, "v": [0, 1, 2]}
+
+
+def _sql(db_url: str, statement: str, params: tuple = ()) -> None:
+    """Run one statement on the database behind the store's back."""
+    if db_url.startswith("postgresql://"):
+        import psycopg
+        with psycopg.connect(db_url, autocommit=True) as c:
+            c.execute(statement.replace("?", "%s"), params or None)
+    else:
+        import sqlite3
+        c = sqlite3.connect(db_url)
+        with c:
+            c.execute(statement, params)
+        c.close()
 
 
 # ------------------------------------------------------------------ crash and resume
 
 CHILD = r"""
 import sys, threading
-from agentcore.store import open_store, Page, Keyword
+from agentcore.store import open_store
+from agentcore.crawl.queries import finished_pages
+from agentcore.crawl.tables import Page, Keyword
 url, run, n, skip_done = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "resume"
 K = 5
 store = open_store(url, batch_ms=2, batch_rows=200)
 if store.get_run(run) is None:
     store.create_run({"n": n}, run_id=run)
-done = store.finished_pages(run) if skip_done else set()
+done = finished_pages(store, run) if skip_done else set()
 inflight = threading.BoundedSemaphore(400)  # keep commits flowing without an unbounded queue
 out = sys.stdout
 
@@ -410,7 +592,7 @@ def _check_store(db_url, run, durable_reported):
         kws: dict[str, dict[str, float]] = {}
         for k in s.rows(Keyword, run):
             kws.setdefault(k.url, {})[k.keyword] = k.weight
-        counts = s.counts(run)
+        counts = queries.counts(s, run)
     assert counts["pages"] == len(pages) and counts["keywords"] == sum(len(v) for v in kws.values())
     for i in durable_reported:
         url, _, _ = _expected_unit(i)
@@ -442,7 +624,7 @@ def test_sigkill_mid_run_then_resume_and_replay(db_url):
     _run_child(db_url, run, n, "replay")
     assert _check_store(db_url, run, set(range(n))) == counts
     with open_store(db_url) as s:
-        assert s.finished_pages(run) == {_expected_unit(i)[0] for i in range(n)}
+        assert queries.finished_pages(s, run) == {_expected_unit(i)[0] for i in range(n)}
 
 
 def test_pg_server_failure_is_a_clear_error(tmp_path):

@@ -1,29 +1,34 @@
-"""Durable, resumable storage of a run's results: `open_store` picks SQLite or PostgreSQL.
+"""Durable, resumable storage of a run's rows: `open_store` picks SQLite or PostgreSQL.
 
-Example::
+Example (any module declares its rows; the store creates the table on first use)::
 
-    from agentcore.store import open_store, Page, Keyword, Failure
+    from dataclasses import dataclass
+    from agentcore.store import col, open_store, table
+
+    @table("notes", key=("topic",))
+    @dataclass(frozen=True)
+    class Note:
+        topic: str = col("text")
+        body: str = col("text", "")
 
     with open_store("run.db") as store:                 # or "postgresql://user@host:5432/db"
-        run_id = store.create_run({"sites": 500})
-        store.write(run_id, Page(url="http://a.test/x", host="a.test", status=200),
-                    Keyword(url="http://a.test/x", keyword="python", host="a.test", weight=0.7))
-        store.write(run_id, Failure(kind="page", key="http://a.test/y", host="a.test",
-                                    stage="PAGE_FETCH", reason="http_404"))
-        store.flush()                                    # both units are now durable
-        assert store.finished_pages(run_id) == {"http://a.test/x", "http://a.test/y"}
-        store.finish_run(run_id, {"pages": 1})
+        run_id = store.create_run({"topics": 2})
+        store.write(run_id, Note("python", "a language"), Note("sqlite", "a database"))
+        store.flush()                                    # the unit is now durable
+        assert [n.topic for n in store.rows(Note, run_id)] == ["python", "sqlite"]
+        store.finish_run(run_id, {"notes": 2})
 
-Resuming: ``run = store.latest_unfinished_run()``, then skip ``store.finished_sites(run.run_id)``,
-``store.finished_pages(...)`` and ``store.llm_done(...)``; rewriting a finished row is harmless.
+Resuming: ``run = store.latest_unfinished_run()``, then skip what the run already holds
+(``store.rows``, ``store.query``, ``store.finished_agents``); rewriting a finished row is harmless.
+The crawl job's own rows and queries are in `agentcore.crawl.tables` / `agentcore.crawl.queries`.
 """
 from __future__ import annotations
 
 import os
 
 from agentcore.store.base import Store, StoreError
-from agentcore.store.schema import (FAILURE_KINDS, Failure, Keyword, LLMResult, NearDup, Page, Run,
-                                    Site)
+from agentcore.store.records import AgentRecord, Run
+from agentcore.store.schema import SCHEMA_VERSION, col, table
 
 
 def open_store(target: "str | os.PathLike | Store", **options) -> Store:
@@ -50,5 +55,5 @@ def open_store(target: "str | os.PathLike | Store", **options) -> Store:
     return SqliteStore(text, **options)
 
 
-__all__ = ["open_store", "Store", "StoreError", "Run", "Site", "Page", "Keyword", "NearDup",
-           "LLMResult", "Failure", "FAILURE_KINDS"]
+__all__ = ["open_store", "Store", "StoreError", "Run", "AgentRecord", "table", "col",
+           "SCHEMA_VERSION"]

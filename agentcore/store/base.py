@@ -1,4 +1,4 @@
-"""The store's engine shared by both backends: a group-commit writer thread, resume and report queries.
+"""The store's engine shared by both backends: a group-commit writer thread, runs, and generic reads.
 
 Writes never wait for I/O: ``store.write(run_id, *rows)`` appends one *unit* (the rows that must
 land together, e.g. a page and its keywords) to an in-memory queue and returns. One writer
@@ -11,30 +11,34 @@ replaying a batch or rerunning a run never adds a second row.
 the same without blocking an event loop; ``write(..., done=cb)`` calls ``cb(error_or_None)`` on
 the writer thread once the unit is durable (the hook for an external swarm action).
 
-Reads (resume sets, counts, report helpers) use a second connection and see only committed rows.
+Rows are of any type declared with `agentcore.store.schema.table`; its table is created the
+first time a row of it is written (inside that commit) or read. Reads (`rows`, `select`, `query`)
+use a second connection and see only committed rows.
 """
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
 import time
 import uuid
 import weakref
-from collections import defaultdict
-from typing import Any, Callable, Iterable
+from operator import attrgetter
+from typing import Any, Callable, Iterable, Sequence
 
 from agentcore.store import schema
-from agentcore.store.schema import (RUNS, SCOPED, SCHEMA_VERSION, Failure, Keyword, LLMResult,
-                                    NearDup, Page, Run, Site, Table)
+from agentcore.store.records import AgentRecord, Run
+from agentcore.store.schema import SCHEMA_VERSION, Table, table_of
 
 log = logging.getLogger("agentcore.store")
 
 DoneCallback = Callable[[BaseException | None], None]
+RUNS = table_of(Run)
 
 
 class StoreError(RuntimeError):
-    """The store cannot go on: a commit failed, or it is closed."""
+    """The store cannot go on: a commit failed, it is closed, or the database does not fit."""
 
 
 class _Unit:
@@ -87,6 +91,7 @@ class Store:
         self._closed = False
         self._error: BaseException | None = None
         self._read_lock = threading.Lock()
+        self._ready: set[Table] = set()  # tables known to exist with the declared columns
         self.commits = 0        # transactions committed (for tests and the bench)
         self.rows_written = 0   # rows sent to the database after in-batch de-duplication
         self._wconn = self._connect(writer=True)
@@ -101,32 +106,78 @@ class Store:
     def _connect(self, writer: bool):
         raise NotImplementedError
 
-    def _init_schema(self, conn) -> None:
+    def _transaction(self, conn) -> contextlib.AbstractContextManager:
+        """A context that commits on success and rolls back on error."""
         raise NotImplementedError
 
-    def _begin(self, conn) -> None:
+    def _lock_schema(self, conn) -> None:
+        """Serialise table creation against other processes, until the transaction ends."""
+
+    def _exec(self, conn, sql: str, params: Sequence = ()) -> list[tuple]:
+        """Run one statement with ``?`` placeholders; the rows it returns, if any."""
+        raise NotImplementedError
+
+    def _table_columns(self, conn, name: str) -> tuple[str, ...]:
+        """The columns of table `name` in order; () if there is no such table."""
         raise NotImplementedError
 
     def _write_rows(self, conn, table: Table, rows: list[tuple]) -> None:
         raise NotImplementedError
 
-    def _execute(self, conn, sql: str, params: tuple) -> None:
-        raise NotImplementedError
-
-    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        raise NotImplementedError
-
     def _close_connections(self) -> None:
-        raise NotImplementedError
+        for conn in (self._wconn, self._rconn):
+            conn.close()
 
-    def _check_version(self, found: str | None) -> None:
-        if found is not None and found != str(SCHEMA_VERSION):
-            raise StoreError(f"{self!r} holds agentcore schema version {found}, this code writes "
-                             f"version {SCHEMA_VERSION}; use a new database (file) for this version")
+    # ---------------------------------------------------------------- tables
+    def _init_schema(self, conn) -> None:
+        with self._transaction(conn):
+            self._lock_schema(conn)
+            self._exec(conn, schema.META_DDL)
+            row = self._exec(conn, "SELECT value FROM agentcore_meta WHERE name = 'schema_version'")
+            found = row[0][0] if row else None
+            if found is not None and found != str(SCHEMA_VERSION):
+                raise StoreError(f"{self!r} holds agentcore schema version {found}, this code "
+                                 f"writes version {SCHEMA_VERSION}; use a new database (file) "
+                                 "for this version")
+            if found is None:
+                self._exec(conn, "INSERT INTO agentcore_meta VALUES ('schema_version', ?)",
+                           (str(SCHEMA_VERSION),))
+            self._create_tables(conn, [RUNS])
+        self._ready.add(RUNS)
+
+    def _create_tables(self, conn, tables: Iterable[Table]) -> None:
+        # Inside an open transaction: create what is missing, refuse a table of another shape.
+        self._lock_schema(conn)
+        for t in tables:
+            if not self._check_columns(conn, t):
+                for stmt in schema.create_statements(t, self.types):
+                    self._exec(conn, stmt)
+
+    def _check_columns(self, conn, t: Table) -> bool:
+        have = self._table_columns(conn, t.name)
+        if have and have != t.column_names:
+            raise StoreError(f"table {t.name!r} in {self!r} has columns {list(have)}, but "
+                             f"{t.row.__module__}.{t.row.__qualname__} declares "
+                             f"{list(t.column_names)}; use a new database or another table name")
+        return bool(have)
+
+    def _ensure(self, tables: Iterable[Table]) -> None:
+        """Create (on the reader connection) the tables of `tables` that do not exist yet."""
+        missing = [t for t in tables if t not in self._ready]
+        if not missing:
+            return
+        with self._read_lock:
+            self._check_open()
+            conn = self._rconn
+            absent = [t for t in missing if not self._check_columns(conn, t)]
+            if absent:
+                with self._transaction(conn):
+                    self._create_tables(conn, absent)
+        self._ready.update(missing)
 
     # ---------------------------------------------------------------- writing
     def write(self, run_id: str, *rows: Any, done: DoneCallback | None = None) -> None:
-        """Queue `rows` (Site, Page, Keyword, NearDup, LLMResult, Failure) as one atomic unit.
+        """Queue `rows` (of any `@table` row types) as one atomic unit.
 
         Returns at once; the rows become durable at the next group commit. Thread-safe, callable
         from worker threads and from an event loop. `done(err)` runs on the writer thread after
@@ -137,9 +188,10 @@ class Store:
         ops = []
         for row in rows:
             table = getattr(type(row), "__table__", None)
-            if table is None or not table.scoped:
-                raise TypeError(f"store.write takes Site, Page, Keyword, NearDup, LLMResult or "
-                                f"Failure rows, got {type(row).__name__}")
+            if not isinstance(table, Table) or not table.scoped:
+                raise TypeError("store.write takes rows of a type declared with @table (e.g. "
+                                "agentcore.crawl.tables.Page, AgentRecord or your own), got "
+                                f"{type(row).__name__}")
             params = schema.row_params(table, row, run_id)
             if any(v is None for v in schema.key_of(table, params)):
                 raise ValueError(f"{type(row).__name__} key {table.key[1:]} must not be None: {row!r}")
@@ -260,7 +312,7 @@ class Store:
         # Last write of a key wins inside a batch too. PostgreSQL refuses to upsert one key twice
         # in one statement, so its batches are de-duplicated here; SQLite's executemany applies
         # the upserts in order, which gives the same result without the Python-side pass.
-        by_table: dict[Table, Any] = defaultdict(dict if self.dedupe_batches else list)
+        by_table: dict[Table, Any] = {}
         raw: list[tuple[str, tuple]] = []
         for u in units:
             for op in u.ops:
@@ -268,34 +320,33 @@ class Store:
                     raw.append((op[1], op[2]))
                 elif self.dedupe_batches:
                     table, params = op
-                    by_table[table][schema.key_of(table, params)] = params
+                    by_table.setdefault(table, {})[schema.key_of(table, params)] = params
                 else:
-                    by_table[op[0]].append(op[1])
+                    by_table.setdefault(op[0], []).append(op[1])
         if not by_table and not raw:
             return None
         conn = self._wconn
+        new = [t for t in by_table if t not in self._ready]
+        n = 0
         try:
-            self._begin(conn)
-            n = 0
-            for table in schema.TABLES:
-                rows = by_table.get(table)
-                if rows:
+            with self._transaction(conn):
+                if new:  # created in the same transaction as their first rows
+                    self._create_tables(conn, new)
+                # One table order for every commit, so two writers never lock in opposite orders.
+                for table in sorted(by_table, key=attrgetter("name")):
+                    rows = by_table[table]
                     if isinstance(rows, dict):
                         rows = list(rows.values())
                     self._write_rows(conn, table, rows)
                     n += len(rows)
-            for sql, params in raw:
-                self._execute(conn, sql, params)
-            conn.commit()
+                for sql, params in raw:
+                    self._exec(conn, sql, params)
         except BaseException as exc:  # noqa: BLE001 - reported to every waiter, then re-raised on use
-            try:
-                conn.rollback()
-            except Exception:  # noqa: BLE001
-                pass
             log.error("store commit failed, the store stops writing: %r", exc)
             with self._cond:
                 self._error = exc
             return exc
+        self._ready.update(new)
         self.commits += 1
         self.rows_written += n
         return None
@@ -312,116 +363,77 @@ class Store:
 
     def finish_run(self, run_id: str, stats: dict | None = None) -> None:
         """Mark a run finished with its final `stats` (durably)."""
-        ph = self.placeholder
-        sql = (f"UPDATE runs SET finished_at = {ph}, status = {ph}, stats = {ph} "
-               f"WHERE run_id = {ph}")
+        sql = "UPDATE runs SET finished_at = ?, status = ?, stats = ? WHERE run_id = ?"
         self._enqueue(_Unit([("sql", sql, (time.time(), "finished",
                                            schema.to_db("json", stats or {}), run_id))], 1, None))
         self.flush()
 
     def get_run(self, run_id: str) -> Run | None:
-        rows = self._select(RUNS, "WHERE run_id = ?", (run_id,))
+        rows = self.select(Run, None, "run_id = ?", (run_id,))
         return rows[0] if rows else None
 
     def runs(self) -> list[Run]:
         """All runs, oldest first."""
-        return self._select(RUNS, "ORDER BY created_at, run_id", ())
+        return self.select(Run, None, order_by="created_at, run_id")
 
     def latest_unfinished_run(self) -> Run | None:
         """The newest run that never reached finish_run (the one `--resume` continues)."""
-        rows = self._select(RUNS, "WHERE finished_at IS NULL ORDER BY created_at DESC, run_id DESC", ())
+        rows = self.select(Run, None, "finished_at IS NULL",
+                           order_by="created_at DESC, run_id DESC", limit=1)
         return rows[0] if rows else None
 
-    # ---------------------------------------------------------------- resume sets
-    def finished_sites(self, run_id: str, include_failed: bool = True) -> set[str]:
-        """Hosts whose site row (or, with include_failed, site failure) is durable."""
-        return self._keys("sites", "host", "site", run_id, include_failed)
-
-    def finished_pages(self, run_id: str, include_failed: bool = True) -> set[str]:
-        """Page urls whose page row (or, with include_failed, page failure) is durable."""
-        return self._keys("pages", "url", "page", run_id, include_failed)
-
-    def llm_done(self, run_id: str, include_failed: bool = True) -> set[str]:
-        """Hosts whose LLM result (or, with include_failed, LLM failure) is durable."""
-        return self._keys("llm_results", "host", "llm", run_id, include_failed)
-
-    def _keys(self, table, column, kind, run_id, include_failed) -> set[str]:
-        out = {r[0] for r in self._query(f"SELECT {column} FROM {table} WHERE run_id = ?", (run_id,))}
-        if include_failed:
-            out.update(r[0] for r in self._query(
-                "SELECT key FROM failures WHERE run_id = ? AND kind = ?", (run_id, kind)))
-        return out
-
     # ---------------------------------------------------------------- reads
-    def counts(self, run_id: str) -> dict[str, int]:
-        """Committed rows per table for one run: {"sites": n, "pages": n, ...}."""
-        parts = " UNION ALL ".join(f"SELECT '{t.name}', COUNT(*) FROM {t.name} WHERE run_id = ?"
-                                   for t in SCOPED)
-        rows = self._query(parts, tuple(run_id for _ in SCOPED))
-        return {name: int(n) for name, n in rows}
+    def query(self, sql: str, params: Sequence = (), *, uses: Iterable[type] = ()) -> list[tuple]:
+        """Rows of one read-only SQL statement with ``?`` placeholders (on either backend).
+
+        `uses` names the row types whose tables the statement reads: those are created first
+        if missing, so a query on a fresh store returns nothing instead of failing.
+        """
+        self._ensure([table_of(t) for t in uses])
+        with self._read_lock:
+            self._check_open()
+            return self._exec(self._rconn, sql, tuple(params))
+
+    def select(self, row_type: type, run_id: str | None, where: str = "", params: Sequence = (),
+               *, order_by: str | None = None, limit: int | None = None) -> list[Any]:
+        """Committed rows of `row_type` for one run (None for an unscoped table such as runs).
+
+        `where` is an SQL condition with ``?`` placeholders filled from `params`; rows come in
+        key order unless `order_by` (SQL) says otherwise.
+        """
+        t = table_of(row_type)
+        if t.scoped == (run_id is None):
+            raise ValueError(f"{row_type.__name__} rows are {'' if t.scoped else 'not '}scoped "
+                             f"by run: pass {'a run_id' if t.scoped else 'run_id=None'}")
+        clauses, args = (['"run_id" = ?'], [run_id]) if t.scoped else ([], [])
+        if where:
+            clauses.append(f"({where})")
+            args.extend(params)
+        sql = schema.select_sql(t)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY " + (order_by or schema.names_sql(t.key))
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [schema.row_from_db(t, r) for r in self.query(sql, args, uses=(row_type,))]
 
     def rows(self, row_type: type, run_id: str) -> list[Any]:
-        """Every committed row of one type (Site, Page, ...) for a run, ordered by key."""
-        table: Table = row_type.__table__
-        return self._select(table, f"WHERE run_id = ? ORDER BY {', '.join(table.key)}", (run_id,))
+        """Every committed row of one type for a run, ordered by key."""
+        return self.select(row_type, run_id)
 
-    def failure_reasons(self, run_id: str, kind: str | None = None) -> dict[str, int]:
-        """{reason: count} of failures, most frequent first; `kind` filters site/page/llm."""
-        sql = "SELECT reason, COUNT(*) AS n FROM failures WHERE run_id = ?"
-        params: tuple = (run_id,)
-        if kind is not None:
-            sql += " AND kind = ?"
-            params += (kind,)
-        sql += " GROUP BY reason ORDER BY n DESC, reason"
-        return {r: int(n) for r, n in self._query(sql, params)}
+    def count(self, row_type: type, run_id: str) -> int:
+        """How many rows of one type a run has committed."""
+        t = table_of(row_type)
+        return int(self.query(f"SELECT COUNT(*) FROM {schema.quote(t.name)} WHERE run_id = ?",
+                              (run_id,), uses=(row_type,))[0][0])
 
-    def categories(self, run_id: str) -> dict[str, int]:
-        """{category: number of sites} from the LLM results, most frequent first."""
-        rows = self._query("SELECT category, COUNT(*) AS n FROM llm_results WHERE run_id = ? "
-                           "GROUP BY category ORDER BY n DESC, category", (run_id,))
-        return {c: int(n) for c, n in rows}
+    def finished_agents(self, run_id: str) -> dict[str, AgentRecord]:
+        """{key: AgentRecord} of every agent of the run that durably reached DONE or FAILED."""
+        return {r.key: r for r in self.rows(AgentRecord, run_id)}
 
-    def near_dup_pairs(self, run_id: str) -> list[tuple[str, str, float]]:
-        return [(a, b, float(s)) for a, b, s in self._query(
-            "SELECT url_a, url_b, similarity FROM near_dups WHERE run_id = ? ORDER BY url_a, url_b",
-            (run_id,))]
-
-    def near_dup_clusters(self, run_id: str, min_size: int = 2) -> list[list[str]]:
-        """Connected groups of near-duplicate pages (each sorted), largest first."""
-        parent: dict[str, str] = {}
-
-        def find(x):
-            parent.setdefault(x, x)
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-        for a, b, _ in self.near_dup_pairs(run_id):
-            ra, rb = find(a), find(b)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-        groups: dict[str, list[str]] = defaultdict(list)
-        for x in parent:
-            groups[find(x)].append(x)
-        clusters = [sorted(g) for g in groups.values() if len(g) >= min_size]
-        clusters.sort(key=lambda g: (-len(g), g[0]))
-        return clusters
-
-    def site_keywords(self, run_id: str, host: str, limit: int = 20) -> list[tuple[str, float]]:
-        """A site's keywords, weights summed over its pages, heaviest first (LLM prompt input)."""
-        rows = self._query("SELECT keyword, SUM(weight) AS w FROM keywords WHERE run_id = ? AND "
-                           "host = ? GROUP BY keyword ORDER BY w DESC, keyword LIMIT ?",
-                           (run_id, host, int(limit)))
-        return [(k, float(w)) for k, w in rows]
-
-    def site_excerpts(self, run_id: str, host: str) -> list[tuple[str, str]]:
-        """(url, excerpt) of a site's committed pages, ordered by url (LLM prompt input)."""
-        return list(self._query("SELECT url, excerpt FROM pages WHERE run_id = ? AND host = ? "
-                                "ORDER BY url", (run_id, host)))
-
-    def _select(self, table: Table, tail: str, params: tuple) -> list[Any]:
-        sql = f"SELECT {', '.join(table.column_names)} FROM {table.name} {tail}"
-        return [schema.row_from_db(table, r) for r in self._query(sql, params)]
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("the store is closed; open a new one with open_store()")
 
 
-__all__ = ["Store", "StoreError", "Run", "Site", "Page", "Keyword", "NearDup", "LLMResult", "Failure"]
+__all__ = ["Store", "StoreError", "Run", "AgentRecord"]

@@ -1,47 +1,53 @@
-"""The store's schema in one place: row types, their tables and keys, and the SQL built from them.
+"""How a row type becomes a table: the `@table` declaration, `col`, value conversion and the SQL built from them.
 
-Both backends create the same logical tables from this module; only the column type names and
-the bulk-upsert statement differ (see `SqliteStore` / `PostgresStore`).
+Any module declares its own rows; nothing is registered in the store package. The store creates
+a table the first time a row of it is written or read (CREATE TABLE IF NOT EXISTS)::
 
-Every table except ``runs`` is scoped by ``run_id`` and keyed by ``(run_id, natural key)``, so
-writing the same row twice (a rerun, a replayed batch after a crash) updates it in place and
-never adds a second row. There are no foreign keys on purpose: batches of different tables
-commit together in one transaction in any order, and a resumed run may rewrite any of them.
+    from dataclasses import dataclass
+    from agentcore.store.schema import col, table
 
-Tables (run_id is the first column of each scoped table)::
+    @table("notes", key=("topic",))
+    @dataclass(frozen=True)
+    class Note:
+        topic: str = col("text")
+        body: str = col("text", "")
+        score: float = col("float", 0.0)
 
-    runs         run_id | created_at, finished_at, status, config (JSON), stats (JSON)
-    sites        run_id, host | url, status, n_pages, n_failed, robots, title, finished_at
-    pages        run_id, url | host, final_url, status, content_type, n_bytes, title, n_words,
-                 simhash (unsigned 64-bit), excerpt, fetched_at, elapsed_ms, minhash
-    keywords     run_id, url, keyword | host, weight
-    near_dups    run_id, url_a, url_b | similarity          (url_a < url_b)
-    llm_results  run_id, host | category, summary, model, prompt_tokens, completion_tokens,
-                 elapsed_ms, raw, created_at
-    failures     run_id, kind, key | host, stage, reason, detail, attempts, at
-                 (kind is "site", "page" or "llm"; key is the host or the page url)
+    store.write(run_id, Note("python", "a language", 0.9))
+    store.rows(Note, run_id)          # [Note(topic='python', body='a language', score=0.9)]
+
+A scoped table (the default) gets a leading ``run_id`` column supplied by the store and is keyed
+by ``(run_id, *key)``, so writing the same row twice (a rerun, a batch replayed after a crash)
+updates it in place and never adds a second row. There are no foreign keys on purpose: batches of
+different tables commit together in one transaction in any order, and a resumed run may rewrite
+any of them. Identifiers are quoted in the generated SQL, so a column may be called ``values``.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
 import operator
-from typing import Any, Callable, ClassVar
+import re
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Callable
 
-SCHEMA_VERSION = 2
+#: The layout version of a store's own tables (agentcore_meta, runs, agents) and of the way row
+#: types map to tables. A database written under another version is refused, not migrated.
+SCHEMA_VERSION = 3
 
 # Column kinds -> how values cross the boundary. "u64" stores an unsigned 64-bit hash in a signed
 # BIGINT (both SQLite and PostgreSQL top out at 2**63 - 1) and gives it back unsigned.
-_KINDS = ("text", "int", "float", "u64", "json")
+KINDS = ("text", "int", "float", "u64", "json")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def col(kind: str, default: Any = None) -> Any:
-    """A dataclass field that knows its SQL column kind."""
-    assert kind in _KINDS, kind
+    """A dataclass field that knows its SQL column kind (one of `KINDS`)."""
+    if kind not in KINDS:
+        raise ValueError(f"column kind {kind!r} is not one of {', '.join(KINDS)}")
     return field(default=default, metadata={"sql": kind})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality: one Table per declaration, cheap to hash
 class Table:
     """A table's name, its row type, key columns and (name, kind) columns in order."""
 
@@ -50,148 +56,82 @@ class Table:
     key: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]
     indexes: tuple[tuple[str, ...], ...] = ()
-    scoped: bool = True  # has a run_id column supplied by the store, not by the row
+    scoped: bool = True  # has a leading run_id column supplied by the store, not by the row
+
+    def __post_init__(self):
+        names = self.column_names
+        own = self.columns[1:] if self.scoped else self.columns
+        get = operator.attrgetter(*(n for n, _ in own))
+        if len(own) == 1:  # attrgetter of one name returns the value, not a 1-tuple
+            one = get
+            get = lambda row: (one(row),)  # noqa: E731
+        convs = tuple(_CONVERT[kind] for _, kind in own)
+        object.__setattr__(self, "_get", get)
+        object.__setattr__(self, "_convs", convs)
+        object.__setattr__(self, "_key_index", tuple(names.index(k) for k in self.key))
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.columns)
 
+    def __repr__(self) -> str:
+        return f"Table({self.name!r}, key={self.key})"
 
-def _table(name: str, key: tuple[str, ...], indexes: tuple[tuple[str, ...], ...] = (),
-           scoped: bool = True):
-    def deco(cls):
-        cols = tuple((f.name, f.metadata["sql"]) for f in fields(cls))
+
+_DECLARED: dict[str, type] = {}
+
+
+def table(name: str, key: tuple[str, ...] | str, *, indexes: tuple[tuple[str, ...], ...] = (),
+          scoped: bool = True) -> Callable[[type], type]:
+    """Declare a frozen dataclass (every field a `col`) as the rows of table `name`.
+
+    `key` names the fields that identify a row within a run; `indexes` adds secondary indexes
+    (column tuples, ``run_id`` included where wanted). A plain class is made a frozen dataclass.
+    """
+    keys = (key,) if isinstance(key, str) else tuple(key)
+
+    def deco(cls: type) -> type:
+        if not is_dataclass(cls):
+            cls = dataclass(frozen=True)(cls)
+        cols = []
+        for f in fields(cls):
+            kind = f.metadata.get("sql")
+            if kind is None:
+                raise TypeError(f"{cls.__name__}.{f.name} has no column kind: declare it as "
+                                f"`{f.name}: ... = col('text')` (kinds: {', '.join(KINDS)})")
+            cols.append((f.name, kind))
+        for ident in (name, *(n for n, _ in cols)):
+            if not _NAME.match(ident):
+                raise ValueError(f"{ident!r} is not a plain SQL identifier (letters, digits, _)")
+        missing = [k for k in keys if k not in dict(cols)]
+        if not keys or missing:
+            raise ValueError(f"table {name!r}: key {keys} must name fields of {cls.__name__}")
         if scoped:
-            cols = (("run_id", "text"),) + cols
-            key_ = ("run_id",) + key
-        else:
-            key_ = key
-        cls.__table__ = Table(name, cls, key_, cols, indexes, scoped)
+            if "run_id" in dict(cols):
+                raise ValueError(f"{cls.__name__} must not declare run_id: the store supplies it")
+            cols = [("run_id", "text"), *cols]
+        where = f"{cls.__module__}.{cls.__qualname__}"
+        prev = _DECLARED.get(name)
+        if prev is not None and f"{prev.__module__}.{prev.__qualname__}" != where:
+            raise ValueError(f"table {name!r} is already declared by {prev.__module__}."
+                             f"{prev.__qualname__}; give {cls.__name__} another table name")
+        _DECLARED[name] = cls
+        cls.__table__ = Table(name, cls, (("run_id",) if scoped else ()) + keys, tuple(cols),
+                              tuple(tuple(i) for i in indexes), scoped)
         return cls
     return deco
 
 
-@_table("runs", ("run_id",), scoped=False)
-@dataclass(frozen=True)
-class Run:
-    """One run of the pipeline; `config` lets a resumed run rebuild the same work."""
-
-    run_id: str = col("text")
-    created_at: float = col("float")
-    finished_at: float | None = col("float")
-    status: str = col("text", "running")  # "running" or "finished"
-    config: dict = col("json")
-    stats: dict | None = col("json")
-    __table__: ClassVar[Table]
+def table_of(row_type: type) -> Table:
+    """The `Table` of a row type declared with `@table`."""
+    t = getattr(row_type, "__table__", None)
+    if not isinstance(t, Table):
+        raise TypeError(f"{getattr(row_type, '__name__', row_type)!r} is not a row type: declare "
+                        "it with @agentcore.store.table(name, key=...)")
+    return t
 
 
-@_table("sites", ("host",))
-@dataclass(frozen=True)
-class Site:
-    """A site that finished (all its pages terminal, aggregated)."""
-
-    host: str = col("text")
-    url: str = col("text", "")
-    status: str = col("text", "ok")
-    n_pages: int = col("int", 0)
-    n_failed: int = col("int", 0)
-    robots: int = col("int", 0)  # 1 if a robots.txt was found and honoured
-    title: str = col("text", "")
-    finished_at: float | None = col("float")
-    __table__: ClassVar[Table]
-
-
-@_table("pages", ("url",), indexes=(("run_id", "host"),))
-@dataclass(frozen=True)
-class Page:
-    """A page fetched and extracted; `excerpt` holds its most informative sentences."""
-
-    url: str = col("text")
-    host: str = col("text", "")
-    final_url: str = col("text", "")
-    status: int = col("int", 0)
-    content_type: str = col("text", "")
-    n_bytes: int = col("int", 0)
-    title: str = col("text", "")
-    n_words: int = col("int", 0)
-    simhash: int = col("u64", 0)
-    excerpt: str = col("text", "")
-    fetched_at: float | None = col("float")
-    elapsed_ms: float = col("float", 0.0)
-    minhash: str = col("text", "")  # base64 MinHash signature: lets a resumed run find near-dups
-    __table__: ClassVar[Table]
-
-
-@_table("keywords", ("url", "keyword"), indexes=(("run_id", "host"),))
-@dataclass(frozen=True)
-class Keyword:
-    """One keyword of one page, with its weight (e.g. TF-IDF)."""
-
-    url: str = col("text")
-    keyword: str = col("text")
-    host: str = col("text", "")
-    weight: float = col("float", 0.0)
-    __table__: ClassVar[Table]
-
-
-@_table("near_dups", ("url_a", "url_b"))
-@dataclass(frozen=True)
-class NearDup:
-    """A near-duplicate pair; the constructor orders the urls so (a, b) and (b, a) are one row."""
-
-    url_a: str = col("text")
-    url_b: str = col("text")
-    similarity: float = col("float", 0.0)
-    __table__: ClassVar[Table]
-
-    def __post_init__(self):
-        if self.url_b < self.url_a:
-            a, b = self.url_a, self.url_b
-            object.__setattr__(self, "url_a", b)
-            object.__setattr__(self, "url_b", a)
-
-
-@_table("llm_results", ("host",))
-@dataclass(frozen=True)
-class LLMResult:
-    """The LLM's answer for one site: a category from the fixed list and a one-sentence summary."""
-
-    host: str = col("text")
-    category: str = col("text", "")
-    summary: str = col("text", "")
-    model: str = col("text", "")
-    prompt_tokens: int = col("int", 0)
-    completion_tokens: int = col("int", 0)
-    elapsed_ms: float = col("float", 0.0)
-    raw: str = col("text", "")
-    created_at: float | None = col("float")
-    __table__: ClassVar[Table]
-
-
-@_table("failures", ("kind", "key"))
-@dataclass(frozen=True)
-class Failure:
-    """A terminal failure of a site, page or LLM call, with the reason and where it happened."""
-
-    kind: str = col("text")  # "site", "page" or "llm"
-    key: str = col("text")   # host for site/llm, url for page
-    host: str = col("text", "")
-    stage: str = col("text", "")  # the state that failed, e.g. "PAGE_FETCH"
-    reason: str = col("text", "")  # short, groupable: "http_404", "timeout", "ssrf_redirect"
-    detail: str = col("text", "")  # free text: the exception message, the refused url
-    attempts: int = col("int", 1)
-    at: float | None = col("float")
-    __table__: ClassVar[Table]
-
-
-RUNS = Run.__table__
-# Order matters only for DDL readability and for a deterministic write order inside a commit.
-TABLES: tuple[Table, ...] = (RUNS, Site.__table__, Page.__table__, Keyword.__table__,
-                             NearDup.__table__, LLMResult.__table__, Failure.__table__)
-SCOPED: tuple[Table, ...] = tuple(t for t in TABLES if t.scoped)
-BY_NAME = {t.name: t for t in TABLES}
-ROW_TYPES = (Site, Page, Keyword, NearDup, LLMResult, Failure)
-FAILURE_KINDS = ("site", "page", "llm")
+# ------------------------------------------------------------------ values
 
 _U64 = 1 << 64
 _I64_MAX = (1 << 63) - 1
@@ -207,7 +147,7 @@ def to_db(kind: str, value: Any) -> Any:
             raise ValueError(f"u64 column value {value} is outside 0 .. 2**64-1")
         return value - _U64 if value > _I64_MAX else value
     if kind == "json":
-        return json.dumps(value, sort_keys=True, default=str)
+        return json.dumps(value, sort_keys=True, default=_plain)
     if kind == "int":
         return int(value)
     if kind == "float":
@@ -215,6 +155,20 @@ def to_db(kind: str, value: Any) -> Any:
     return str(value)
 
 
+def _plain(value: Any) -> Any:
+    # numpy scalars and arrays (an agent's payload columns) become JSON numbers and lists
+    for method in ("item", "tolist"):
+        fn = getattr(value, method, None)
+        if callable(fn):
+            try:
+                return fn()
+            except (TypeError, ValueError):
+                pass
+    return str(value)
+
+
+# Called for every column of every row written, on the caller's thread: the common case (the
+# value already has the plain type) costs one type check; numpy scalars become ints/floats.
 _CONVERT: dict[str, Callable[[Any], Any]] = {
     "text": lambda v: v if v is None or type(v) is str else str(v),
     "int": lambda v: v if v is None or type(v) is int else int(v),
@@ -236,30 +190,14 @@ def from_db(kind: str, value: Any) -> Any:
 
 
 def row_params(table: Table, row: Any, run_id: str | None) -> tuple:
-    """The row's column values in table order, converted for the database."""
-    fn = _PARAMS.get(table.name)
-    if fn is None:
-        fn = _PARAMS[table.name] = _params_fn(table)
-    return fn(row, run_id)
+    """The row's column values in table order (run_id first if scoped), converted for the database."""
+    vals = [c(v) for c, v in zip(table._convs, table._get(row))]
+    return (run_id, *vals) if table.scoped else tuple(vals)
 
 
-_PARAMS: dict[str, Callable[[Any, Any], tuple]] = {}
-
-
-def _params_fn(table: Table) -> Callable[[Any, Any], tuple]:
-    # Called for every row written, on the caller's thread: one attrgetter for all fields, then
-    # one converter per column (numpy scalars become plain ints/floats the drivers can bind).
-    cols = table.columns[1:] if table.scoped else table.columns
-    get = operator.attrgetter(*(name for name, _ in cols))
-    convs = tuple(_CONVERT[kind] for _, kind in cols)
-
-    if table.scoped:
-        def params(row, run_id):
-            return (run_id, *[c(v) for c, v in zip(convs, get(row))])
-    else:
-        def params(row, run_id):
-            return tuple([c(v) for c, v in zip(convs, get(row))])
-    return params
+def key_of(table: Table, params: tuple) -> tuple:
+    """The key values of a params tuple (for de-duplicating a batch before it is written)."""
+    return tuple([params[i] for i in table._key_index])
 
 
 def row_from_db(table: Table, values: tuple) -> Any:
@@ -269,45 +207,47 @@ def row_from_db(table: Table, values: tuple) -> Any:
     return table.row(**{name: from_db(kind, v) for (name, kind), v in zip(cols, vals)})
 
 
-def create_statements(types: dict[str, str]) -> list[str]:
-    """CREATE TABLE / INDEX IF NOT EXISTS statements, with `types` mapping kind -> SQL type."""
-    out = ["CREATE TABLE IF NOT EXISTS agentcore_meta (name TEXT PRIMARY KEY, value TEXT)"]
-    for t in TABLES:
-        cols = ", ".join(f"{name} {types[kind]}{' NOT NULL' if name in t.key else ''}"
-                         for name, kind in t.columns)
-        out.append(f"CREATE TABLE IF NOT EXISTS {t.name} ({cols}, PRIMARY KEY ({', '.join(t.key)}))")
-        for idx in t.indexes:
-            out.append(f"CREATE INDEX IF NOT EXISTS {t.name}_{'_'.join(idx)} ON {t.name} ({', '.join(idx)})")
+# ------------------------------------------------------------------ SQL
+
+def quote(name: str) -> str:
+    """A quoted identifier (every declared name is a plain one, checked by `table`)."""
+    return f'"{name}"'
+
+
+def names_sql(names) -> str:
+    return ", ".join(quote(n) for n in names)
+
+
+META_DDL = "CREATE TABLE IF NOT EXISTS agentcore_meta (name TEXT PRIMARY KEY, value TEXT)"
+
+
+def create_statements(table: Table, types: dict[str, str]) -> list[str]:
+    """CREATE TABLE / INDEX IF NOT EXISTS for one table, with `types` mapping kind -> SQL type."""
+    cols = ", ".join(f"{quote(name)} {types[kind]}{' NOT NULL' if name in table.key else ''}"
+                     for name, kind in table.columns)
+    out = [f"CREATE TABLE IF NOT EXISTS {quote(table.name)} ({cols}, "
+           f"PRIMARY KEY ({names_sql(table.key)}))"]
+    for idx in table.indexes:
+        out.append(f"CREATE INDEX IF NOT EXISTS {quote(table.name + '_' + '_'.join(idx))} "
+                   f"ON {quote(table.name)} ({names_sql(idx)})")
     return out
 
 
 def upsert_sql(table: Table, placeholder: str) -> str:
     """INSERT ... ON CONFLICT (key) DO UPDATE: the last write of a key wins, never a second row."""
-    names = table.column_names
-    values = ", ".join([placeholder] * len(names))
-    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({values}) " + conflict_clause(table)
+    values = ", ".join([placeholder] * len(table.columns))
+    return (f"INSERT INTO {quote(table.name)} ({names_sql(table.column_names)}) VALUES ({values}) "
+            + conflict_clause(table))
 
 
 def conflict_clause(table: Table) -> str:
     rest = [n for n in table.column_names if n not in table.key]
     if not rest:
-        return f"ON CONFLICT ({', '.join(table.key)}) DO NOTHING"
-    sets = ", ".join(f"{n} = excluded.{n}" for n in rest)
-    return f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {sets}"
+        return f"ON CONFLICT ({names_sql(table.key)}) DO NOTHING"
+    sets = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in rest)
+    return f"ON CONFLICT ({names_sql(table.key)}) DO UPDATE SET {sets}"
 
 
-def key_of(table: Table, params: tuple) -> tuple:
-    """The key values of a params tuple (for de-duplicating a batch before it is written)."""
-    idx = _key_index(table)
-    return tuple(params[i] for i in idx)
-
-
-_KEY_INDEX: dict[str, tuple[int, ...]] = {}
-
-
-def _key_index(table: Table) -> tuple[int, ...]:
-    idx = _KEY_INDEX.get(table.name)
-    if idx is None:
-        names = table.column_names
-        idx = _KEY_INDEX[table.name] = tuple(names.index(k) for k in table.key)
-    return idx
+def select_sql(table: Table) -> str:
+    """SELECT of every column, in the order `row_from_db` reads them."""
+    return f"SELECT {names_sql(table.column_names)} FROM {quote(table.name)}"

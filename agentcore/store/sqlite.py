@@ -1,9 +1,11 @@
 """SQLite backend: one file in WAL mode, one writer connection, readers on a second connection."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
+from typing import Sequence
 
 from agentcore.store import schema
 from agentcore.store.base import Store, StoreError
@@ -32,7 +34,7 @@ class SqliteStore(Store):
             raise ValueError(f"synchronous must be FULL, NORMAL or EXTRA, got {synchronous!r}")
         self.synchronous = synchronous.upper()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._upserts = {t.name: schema.upsert_sql(t, "?") for t in schema.TABLES}
+        self._upserts: dict[Table, str] = {}
         super().__init__(**kw)
 
     def __repr__(self) -> str:
@@ -44,8 +46,8 @@ class SqliteStore(Store):
 
     def _connect(self, writer: bool):
         try:
-            # isolation_level=None: the writer issues BEGIN IMMEDIATE itself, so a transaction
-            # holds the write lock from its start and a batch is one transaction, not many.
+            # isolation_level=None: transactions are opened explicitly with BEGIN IMMEDIATE, so
+            # one holds the write lock from its start and a batch is one transaction, not many.
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
                                    check_same_thread=False)
         except sqlite3.Error as exc:
@@ -59,36 +61,25 @@ class SqliteStore(Store):
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
         return conn
 
-    def _init_schema(self, conn) -> None:
+    @contextlib.contextmanager
+    def _transaction(self, conn):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for stmt in schema.create_statements(self.types):
-                conn.execute(stmt)
-            row = conn.execute("SELECT value FROM agentcore_meta WHERE name = 'schema_version'").fetchone()
-            self._check_version(row[0] if row else None)
-            if row is None:
-                conn.execute("INSERT INTO agentcore_meta VALUES ('schema_version', ?)",
-                             (str(schema.SCHEMA_VERSION),))
-            conn.execute("COMMIT")
+            yield
         except BaseException:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                conn.rollback()
             raise
+        conn.commit()
 
-    def _begin(self, conn) -> None:
-        conn.execute("BEGIN IMMEDIATE")
+    def _exec(self, conn, sql: str, params: Sequence = ()) -> list[tuple]:
+        return conn.execute(sql, params).fetchall()
+
+    def _table_columns(self, conn, name: str) -> tuple[str, ...]:
+        return tuple(r[1] for r in conn.execute(f"PRAGMA table_info({schema.quote(name)})"))
 
     def _write_rows(self, conn, table: Table, rows: list[tuple]) -> None:
-        conn.executemany(self._upserts[table.name], rows)
-
-    def _execute(self, conn, sql: str, params: tuple) -> None:
-        conn.execute(sql, params)
-
-    def _query(self, sql: str, params: tuple = ()) -> list[tuple]:
-        with self._read_lock:
-            if self._closed:
-                raise StoreError("the store is closed; open a new one with open_store()")
-            return self._rconn.execute(sql, params).fetchall()
-
-    def _close_connections(self) -> None:
-        for conn in (self._wconn, self._rconn):
-            conn.close()
+        sql = self._upserts.get(table)
+        if sql is None:
+            sql = self._upserts[table] = schema.upsert_sql(table, "?")
+        conn.executemany(sql, rows)

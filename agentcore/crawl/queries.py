@@ -1,0 +1,119 @@
+"""The crawl job's reads of a store: what a resumed run skips, what a site's prompt is built from, what the report shows.
+
+Every function takes an open store (``agentcore.store.open_store``) and a run id, and sees only
+committed rows::
+
+    from agentcore.crawl import queries
+
+    done = queries.finished_pages(store, run_id)          # skip these on --resume
+    queries.counts(store, run_id)                         # {"sites": 24, "pages": 180, ...}
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from agentcore.crawl.tables import (ROW_TYPES, Failure, Keyword, LLMResult, NearDup, Page, Site)
+from agentcore.store import Store
+from agentcore.store.schema import table_of
+
+
+# ------------------------------------------------------------------ resume sets
+
+def finished_sites(store: Store, run_id: str, include_failed: bool = True) -> set[str]:
+    """Hosts whose site row (or, with include_failed, site failure) is durable."""
+    return _keys(store, Site, "host", "site", run_id, include_failed)
+
+
+def finished_pages(store: Store, run_id: str, include_failed: bool = True) -> set[str]:
+    """Page urls whose page row (or, with include_failed, page failure) is durable."""
+    return _keys(store, Page, "url", "page", run_id, include_failed)
+
+
+def llm_done(store: Store, run_id: str, include_failed: bool = True) -> set[str]:
+    """Hosts whose LLM result (or, with include_failed, LLM failure) is durable."""
+    return _keys(store, LLMResult, "host", "llm", run_id, include_failed)
+
+
+def _keys(store: Store, row_type: type, column: str, kind: str, run_id: str,
+          include_failed: bool) -> set[str]:
+    name = table_of(row_type).name
+    out = {r[0] for r in store.query(f"SELECT {column} FROM {name} WHERE run_id = ?", (run_id,),
+                                     uses=(row_type,))}
+    if include_failed:
+        out.update(r[0] for r in store.query(
+            "SELECT key FROM failures WHERE run_id = ? AND kind = ?", (run_id, kind),
+            uses=(Failure,)))
+    return out
+
+
+# ------------------------------------------------------------------ prompt input
+
+def site_keywords(store: Store, run_id: str, host: str, limit: int = 20) -> list[tuple[str, float]]:
+    """A site's keywords, weights summed over its pages, heaviest first (LLM prompt input)."""
+    rows = store.query("SELECT keyword, SUM(weight) AS w FROM keywords WHERE run_id = ? AND "
+                       "host = ? GROUP BY keyword ORDER BY w DESC, keyword LIMIT ?",
+                       (run_id, host, int(limit)), uses=(Keyword,))
+    return [(k, float(w)) for k, w in rows]
+
+
+def site_excerpts(store: Store, run_id: str, host: str) -> list[tuple[str, str]]:
+    """(url, excerpt) of a site's committed pages, ordered by url (LLM prompt input)."""
+    return [tuple(r) for r in store.query("SELECT url, excerpt FROM pages WHERE run_id = ? AND "
+                                          "host = ? ORDER BY url", (run_id, host), uses=(Page,))]
+
+
+# ------------------------------------------------------------------ report
+
+def counts(store: Store, run_id: str) -> dict[str, int]:
+    """Committed rows per crawl table for one run: {"sites": n, "pages": n, ...}, every table."""
+    names = [table_of(t).name for t in ROW_TYPES]
+    sql = " UNION ALL ".join(f"SELECT '{n}', COUNT(*) FROM {n} WHERE run_id = ?" for n in names)
+    rows = dict(store.query(sql, tuple(run_id for _ in names), uses=ROW_TYPES))
+    return {n: int(rows[n]) for n in names}
+
+
+def failure_reasons(store: Store, run_id: str, kind: str | None = None) -> dict[str, int]:
+    """{reason: count} of failures, most frequent first; `kind` filters site/page/llm."""
+    sql = "SELECT reason, COUNT(*) AS n FROM failures WHERE run_id = ?"
+    params: tuple = (run_id,)
+    if kind is not None:
+        sql += " AND kind = ?"
+        params += (kind,)
+    sql += " GROUP BY reason ORDER BY n DESC, reason"
+    return {r: int(n) for r, n in store.query(sql, params, uses=(Failure,))}
+
+
+def categories(store: Store, run_id: str) -> dict[str, int]:
+    """{category: number of sites} from the LLM results, most frequent first."""
+    rows = store.query("SELECT category, COUNT(*) AS n FROM llm_results WHERE run_id = ? "
+                       "GROUP BY category ORDER BY n DESC, category", (run_id,), uses=(LLMResult,))
+    return {c: int(n) for c, n in rows}
+
+
+def near_dup_pairs(store: Store, run_id: str) -> list[tuple[str, str, float]]:
+    """(url_a, url_b, similarity) of every near-duplicate pair, url_a < url_b, in url order."""
+    return [(a, b, float(s)) for a, b, s in store.query(
+        "SELECT url_a, url_b, similarity FROM near_dups WHERE run_id = ? ORDER BY url_a, url_b",
+        (run_id,), uses=(NearDup,))]
+
+
+def near_dup_clusters(store: Store, run_id: str, min_size: int = 2) -> list[list[str]]:
+    """Connected groups of near-duplicate pages (each sorted), largest first."""
+    parent: dict[str, str] = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    for a, b, _ in near_dup_pairs(store, run_id):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for x in parent:
+        groups[find(x)].append(x)
+    clusters = [sorted(g) for g in groups.values() if len(g) >= min_size]
+    clusters.sort(key=lambda g: (-len(g), g[0]))
+    return clusters
