@@ -1,4 +1,4 @@
-"""The HTML report: rendered from realistic data, from a real store, and checked in headless Chromium."""
+"""The HTML report: its charts, its data from a real store, the page rendered from realistic data and checked in headless Chromium."""
 from __future__ import annotations
 
 import html
@@ -11,9 +11,12 @@ import struct
 
 import pytest
 
-from agentcore.demo.report import (ReportData, Sample, browser_check, find_chromium, nice_ticks,
-                              render_html, report_from_store, write_report)
-from agentcore.store import Failure, LLMResult, NearDup, Page, Site, open_store
+from agentcore.crawl.tables import Failure, LLMResult, NearDup, Page, Site
+from agentcore.demo.charts import bar_chart, fmt, line_chart, nice_ticks, stacked_area
+from agentcore.demo.report import ReportData, Sample, render_html, report_from_store, write_report
+from agentcore.demo.report_data import rate, state_series
+from agentcore.store import open_store
+from browser import browser_check, find_chromium
 
 STATES = ["SITE_FETCH", "PAGE_FETCH", "EXTRACT", "ANALYZE", "WAIT_PAGES", "SUMMARIZE", "STORE",
           "DONE", "FAILED"]
@@ -70,6 +73,32 @@ def test_nice_ticks():
     assert nice_ticks(0, 0) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]  # a flat series still gets an axis
     assert nice_ticks(0, 7321, 5)[-1] >= 7321
 
+
+
+def test_charts_are_inline_svg_with_one_mark_per_value():
+    bars = bar_chart({"a": 3, "b": 1})
+    assert bars.startswith("<svg") and bars.count('class="bar"') == 2
+    folded = bar_chart({f"r{i}": i + 1 for i in range(20)}, limit=5)
+    assert folded.count('class="bar"') == 5 and "other (16)" in folded
+    lines = line_chart({"x": [(0, 1), (1, 2)], "y": [(0, 2), (1, 0)]}, y_label="n")
+    assert lines.count('class="series"') == 2 and 'class="legend"' in lines
+    area = stacked_area({"A": [(0, 1), (1, 2)], "B": [(0, 3), (1, 1)]})
+    assert area.count('class="series"') == 2
+    assert "no data recorded" in line_chart({}) and ">none<" in bar_chart({})
+    assert [fmt(v) for v in (12345, 0.0, 3.14159, 42.42, 1234.5, True)] == [
+        "12,345", "0", "3.14", "42.4", "1,234", "True"]
+
+
+def test_series_from_samples():
+    samples = [Sample(t=0.0, pages=0), Sample(t=1.0, pages=10), Sample(t=2.0, pages=30),
+               Sample(t=4.0, pages=30)]
+    assert rate(samples, "pages") == [(1.0, 10.0), (2.0, 15.0), (4.0, 0.0)]  # over about 2 s
+    assert rate(samples[:1], "pages") == []
+    data = ReportData(samples=[{"t": 1.0, "states": {"A": 2, "DONE": 1}},
+                               {"t": 2.0, "states": {"B": 1, "DONE": 3, "FAILED": 1}}])
+    active, finished = state_series(data)
+    assert active == {"A": [(1.0, 2), (2.0, 0)], "B": [(1.0, 0), (2.0, 1)]}
+    assert finished == {"DONE": [(1.0, 1), (2.0, 3)], "FAILED": [(1.0, 0), (2.0, 1)]}
 
 def test_report_is_self_contained_and_complete(tmp_path):
     data = realistic_data()
