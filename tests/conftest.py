@@ -70,3 +70,74 @@ def db_url(request, tmp_path):
         yield str(tmp_path / "store.db")
     else:
         yield request.getfixturevalue("pg_db_url")
+
+
+# ------------------------------------------------------------------ web: no orphaned web children
+# A ProcessServer child must end with its parent (agentcore/web/lifeline.py), even when a test
+# kills the parent with SIGKILL. At the end of the session, any `agentcore.web` process started
+# during it that is still running but no longer below this pytest process (handed to PID 1 or
+# another reaper) fails the run, and is killed so the next run starts clean. The session's own
+# processes carry an environment token their children inherit, so processes from earlier runs or
+# from other people's runs on the same machine never count.
+
+os.environ.setdefault("AGENTCORE_TEST_SESSION", str(os.getpid()))
+_WEB_SESSION_TOKEN = f"AGENTCORE_TEST_SESSION={os.environ['AGENTCORE_TEST_SESSION']}"
+
+
+def _proc_table() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every running process, from /proc (empty elsewhere)."""
+    table = {}
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue  # ended while we looked
+        table[int(name)] = (ppid, cmdline)
+    return table
+
+
+def _orphaned_web_processes(before: set[int]) -> dict[int, str]:
+    table = _proc_table()
+
+    def below_us(pid: int) -> bool:
+        while pid > 1:
+            pid = table.get(pid, (0, ""))[0]
+            if pid == os.getpid():
+                return True
+        return False
+
+    def ours(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                return _WEB_SESSION_TOKEN.encode() in f.read().split(b"\0")
+        except OSError:
+            return False
+
+    return {pid: cmd for pid, (_, cmd) in table.items()
+            if "agentcore.web" in cmd and pid not in before and not below_us(pid) and ours(pid)}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_orphaned_web_processes():
+    import signal
+    import time
+
+    before = set(_proc_table())
+    yield
+    deadline = time.monotonic() + 15.0  # a just-orphaned child is still stopping gracefully
+    while (leaked := _orphaned_web_processes(before)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in leaked:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if leaked:
+        pytest.fail("local-web processes outlived their parent (see agentcore/web/lifeline.py): "
+                    + "; ".join(f"{pid}: {cmd}" for pid, cmd in sorted(leaked.items())),
+                    pytrace=False)

@@ -9,9 +9,8 @@ import zlib
 
 import pytest
 
-import agentcore.web.server as server_mod
-
 from agentcore.web import (
+    DEFAULT_PAGES,
     HOSTILE_SHARES,
     KIND_EXPECT,
     CorpusWeb,
@@ -22,7 +21,7 @@ from agentcore.web import (
     serve_in_thread,
 )
 from agentcore.web.corpus import extract_units, stdlib_root
-from agentcore.web.server import _crc32_zeros
+from agentcore.web.bomb import crc32_zeros
 
 
 # -- corpus ------------------------------------------------------------------------------------
@@ -70,7 +69,7 @@ def test_corpus_articles_are_real_stdlib_prose():
 
 def test_crc_of_zeros_and_gzip_bomb_are_valid():
     for n in (0, 1, 1000, 65536, 65537, 3 << 20):
-        assert _crc32_zeros(n) == zlib.crc32(bytes(n))
+        assert crc32_zeros(n) == zlib.crc32(bytes(n))
     small = gzip_bomb(4 << 20)
     assert zlib.decompress(small, 31) == bytes(4 << 20)  # a real, complete gzip stream
     bomb = gzip_bomb()
@@ -87,7 +86,7 @@ def test_default_web_shape_and_ground_truth():
     web = SyntheticWeb()
     assert len(web.sites) == 500 and len(set(web.hosts)) == 500
     assert web.n_pages >= 10_000
-    lo, hi = server_mod.DEFAULT_PAGES
+    lo, hi = DEFAULT_PAGES
     assert all(lo <= s.n_pages <= hi for s in web.sites)
     pages = web.pages()
     assert len(pages) == web.n_pages + 500
@@ -237,5 +236,8 @@ def test_process_server_serves_the_same_web():
         status, _, body = asyncio.run(_get(server.port, host, page.url.split(host, 1)[1]))
         assert status == 200 and body == local  # child and parent build identical webs
         assert server.stats()["hits"][(host, page.url.split(host, 1)[1])] == 1
-        proc = server._proc
-    assert proc.poll() is not None  # stopped
+        pid = server.pid
+        os.kill(pid, 0)  # running
+    assert server.pid is None
+    with pytest.raises(ProcessLookupError):  # stopped, and reaped
+        os.kill(pid, 0)

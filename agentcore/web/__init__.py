@@ -7,23 +7,30 @@
 ...     urls = web.home_urls()                      # ["http://site-0000.test/", ...]
 ...     truth = web.truth(urls[0])                  # Page(kind="home", expect="ok", ...)
 
+Modules, one job each: truth (sites, page kinds, expected outcomes), render (page HTML from
+corpus text), replies (hostile answers), bomb (the gzip bomb), synthetic (the web answering
+requests), folder (a folder of HTML as sites), server (serving in a thread or a child process,
+which lifeline ends with its parent), cli (`python -m agentcore.web`).
+
 Importing this package imports nothing heavy; starting a server imports aiohttp. Names load
-lazily, so `python -m agentcore.web.server` runs its module only once.
+lazily, so `python -m agentcore.web` imports only what it uses.
 """
 
 _EXPORTS = {
     "Article": "agentcore.web.corpus",
     "StdlibCorpus": "agentcore.web.corpus",
-    "HOSTILE_SHARES": "agentcore.web.server",
-    "KIND_EXPECT": "agentcore.web.server",
-    "CorpusWeb": "agentcore.web.server",
+    "DEFAULT_PAGES": "agentcore.web.truth",
+    "HOSTILE_SHARES": "agentcore.web.truth",
+    "KIND_EXPECT": "agentcore.web.truth",
+    "Page": "agentcore.web.truth",
+    "Site": "agentcore.web.truth",
+    "Reply": "agentcore.web.replies",
+    "gzip_bomb": "agentcore.web.bomb",
+    "SyntheticWeb": "agentcore.web.synthetic",
+    "CorpusWeb": "agentcore.web.folder",
     "LocalWebServer": "agentcore.web.server",
-    "Page": "agentcore.web.server",
     "ProcessServer": "agentcore.web.server",
-    "Site": "agentcore.web.server",
-    "SyntheticWeb": "agentcore.web.server",
     "ThreadedServer": "agentcore.web.server",
-    "gzip_bomb": "agentcore.web.server",
     "serve_in_process": "agentcore.web.server",
     "serve_in_thread": "agentcore.web.server",
 }

@@ -1,0 +1,105 @@
+"""The folder web: a user's folder of HTML files served as sites, every page "ok" in the truth."""
+
+from __future__ import annotations
+
+import html
+import os
+from collections import Counter
+
+from agentcore.web.replies import Reply, not_found
+from agentcore.web.truth import Page, Site, site_host
+
+
+class CorpusWeb:
+    """Serve a folder of HTML files as sites: each subfolder is a site, and loose files at the
+    top are grouped `group_size` to a site. Every page is "ok" in the ground truth."""
+
+    def __init__(self, root: str, group_size: int = 20):
+        if not os.path.isdir(root):
+            raise FileNotFoundError(f"--corpus {root!r} is not a folder of HTML files")
+        self.root = os.path.abspath(root)
+        groups: list[tuple[str, list[str]]] = []
+        loose = []
+        for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
+            if entry.is_dir():
+                files = sorted(
+                    os.path.relpath(os.path.join(dp, f), entry.path)
+                    for dp, _, fs in os.walk(entry.path) for f in fs
+                    if f.lower().endswith((".html", ".htm"))
+                )
+                if files:
+                    groups.append((entry.path, files))
+            elif entry.name.lower().endswith((".html", ".htm")):
+                loose.append(entry.name)
+        for k in range(0, len(loose), group_size):
+            groups.append((self.root, loose[k : k + group_size]))
+        if not groups:
+            raise FileNotFoundError(f"no .html files under {self.root}")
+        width = max(4, len(str(len(groups) - 1)))
+        self.sites = []
+        self._files: dict[str, tuple[str, dict[str, str]]] = {}
+        for i, (folder, files) in enumerate(groups):
+            host = f"site-{i:0{width}d}.test"
+            paths = {"/" + f.replace(os.sep, "/"): os.path.join(folder, f) for f in files}
+            self.sites.append(Site(i, host, len(paths), has_robots=True))
+            self._files[host] = (folder, paths)
+        self._by_host = {s.host: s for s in self.sites}
+
+    @property
+    def n_pages(self) -> int:
+        return sum(s.n_pages for s in self.sites)
+
+    @property
+    def hosts(self) -> list[str]:
+        return [s.host for s in self.sites]
+
+    def home_urls(self) -> list[str]:
+        return [s.home_url for s in self.sites]
+
+    def pages(self, include_home: bool = True) -> list[Page]:
+        out = []
+        for s in self.sites:
+            if include_home:
+                out.append(Page(s.home_url, s.index, 0, "home", "ok"))
+            for j, path in enumerate(self._files[s.host][1], 1):
+                out.append(Page(f"http://{s.host}{path}", s.index, j, "ok", "ok"))
+        return out
+
+    def truth(self, url: str) -> Page | None:
+        if not hasattr(self, "_truth_by_url"):
+            self._truth_by_url = {p.url: p for p in self.pages()}
+        return self._truth_by_url.get(url)
+
+    def expected_counts(self) -> Counter:
+        return Counter(p.expect for p in self.pages())
+
+    def is_ready(self, host: str) -> bool:
+        return True
+
+    def prepare(self, host: str) -> None:
+        pass
+
+    def respond(self, host: str, path: str) -> Reply:
+        entry = self._files.get(site_host(host))
+        if entry is None:
+            return Reply(404, b"unknown site\n", "text/plain; charset=utf-8")
+        _, paths = entry
+        path = path.split("?", 1)[0]
+        if path == "/robots.txt":
+            return Reply(200, b"User-agent: *\nDisallow:\n", "text/plain; charset=utf-8")
+        if path in ("/", "/index.html") and path not in paths:
+            links = "".join(
+                f'<li><a href="{html.escape(p)}">{html.escape(p)}</a></li>' for p in paths
+            )
+            return Reply(200, f"<!doctype html><html><head><meta charset=\"utf-8\"><title>"
+                              f"Index</title></head><body><ul>{links}</ul></body></html>"
+                         .encode())
+        file = paths.get(path)
+        if file is None:
+            return not_found(host)
+        try:
+            with open(file, "rb") as f:
+                # No charset: the files declare their own, as they would on the real web.
+                return Reply(200, f.read(), "text/html")
+        except OSError as exc:
+            return Reply(500, f"cannot read {file}: {exc}".encode(), "text/plain")
