@@ -4,7 +4,9 @@ The order follows the HTML standard's encoding sniffing: a byte-order mark wins,
 charset of the HTTP Content-Type header, then a <meta charset> or http-equiv Content-Type in
 the first 4 KB, then UTF-8. Labels map to Python codecs the way browsers read them (latin-1 and
 ascii mean windows-1252, gb2312 means gb18030, ...). Undecodable bytes become U+FFFD: nothing
-here raises on bad input. Pure Python on purpose: sniffing reads at most 4 KB with one regex and
+here raises on bad input, and nothing guesses a second encoding when a declared one does not fit
+(a page whose header says UTF-8 over latin-1 bytes shows U+FFFD, in browsers too). This is the
+one page decoder: the extractor, the crawler's ``FetchResult.text()`` and library users share it. Pure Python on purpose: sniffing reads at most 4 KB with one regex and
 the transcoding itself is CPython's C codecs.
 
 >>> decode_html(b'<meta charset="iso-8859-1"><p>caf\\xe9</p>')

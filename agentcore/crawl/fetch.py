@@ -29,6 +29,9 @@ Failure reasons (``FetchResult.error_reason``), each with a human ``error_detail
 ``robots_unavailable``      robots.txt answered 5xx: RFC 9309 says assume everything disallowed
 ``internal_error``          a bug: the exception is in the detail
 ==========================  ================================================================
+
+The SSRF guard (names and addresses a crawler must not reach) is ``agentcore.crawl.resolver``,
+robots.txt rules ``agentcore.crawl.robots``, the throughput command ``agentcore.crawl.cli``.
 """
 
 from __future__ import annotations
@@ -260,9 +263,10 @@ class Fetcher:
         if self.allowed_hosts is not None:
             if host in self.allowed_hosts:
                 return None
-        elif same_site(origin, host):
+            return "redirect_offsite", f"redirect from {origin} to {host} leaves the allowed hosts"
+        if same_site(origin, host):
             return None
-        return "redirect_offsite", f"redirect from {origin} to {host} leaves the allowed hosts"
+        return "redirect_offsite", f"redirect from {origin} to {host} leaves the site"
 
     async def _fetch(self, url: str, t0: float, robots: bool, check_type: bool) -> FetchResult:
         from yarl import URL
