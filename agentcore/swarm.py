@@ -18,31 +18,11 @@ from agentcore.kernels.stepcodes import BUILTIN_REASONS, ERROR, R_TIMEOUT, STATU
 from .actions import AsyncAction, BatchAction, reason_of_exception
 from .batch import Batch
 from .payload import Payloads, UnknownColumn
+from .result import RunResult
 from .spec import AgentSpec, CompiledSpec, SpecError
 
 if TYPE_CHECKING:
     from typing import Callable, Iterable, Mapping
-
-
-class RunResult:
-    """What ``Swarm.run`` returns: wall time and agents per final state."""
-
-    def __init__(self, wall_s: float, agents: int, counts: dict, ticks: int = 0):
-        self.wall_s = wall_s
-        self.agents = agents
-        self.counts = counts
-        self.ticks = ticks
-
-    def __repr__(self):
-        return f"RunResult(wall_s={self.wall_s:.4f}, agents={self.agents}, counts={self.counts})"
-
-    @property
-    def done(self) -> int:
-        return self.counts.get("DONE", 0)
-
-    @property
-    def failed(self) -> int:
-        return self.counts.get("FAILED", 0)
 
 
 class Swarm:
