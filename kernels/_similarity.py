@@ -2,6 +2,8 @@
 
 Numba loads on the first call, not on import, so importing this module stays cheap; argument
 checks and hash parameters come from the pure twin so both produce bit-identical signatures.
+The Numba bodies live in the private ``_similarity_jit``: it is this twin's other half (split
+off only so that importing numba waits for the first call), and only this module loads it.
 """
 import numpy as np
 

@@ -1,6 +1,6 @@
 """Compiled text kernels: UTF-8 words to hashed ids, token flags, sentence splitting, all nogil.
 
-The character tables come from agentcore.kernels._textspec, shared with the pure twin agentcore.kernels.textops_py.
+The character tables come from agentcore.kernels.textspec, shared with the pure twin agentcore.kernels.textops_py.
 """
 from cpython.array cimport array, clone
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
@@ -10,7 +10,7 @@ from libc.string cimport memcpy, memset
 
 from kernels._utf8 cimport utf8_encode
 
-from agentcore.kernels import _textspec as _spec
+from agentcore.kernels import textspec as _spec
 
 __all__ = ["tokenize", "words", "hash_word", "tokenize_batch", "split_sentences"]
 
@@ -67,12 +67,12 @@ cdef void _init_tables() except *:
         _ascii_lower[c] = _spec.LOWER.get(c, c)
     for k, v in _spec.LOWER.items():
         if k >= LOWER_LIMIT or len(chr(v).encode()) > len(chr(k).encode()):
-            raise RuntimeError("agentcore.kernels._textspec.LOWER breaks the in-place normalisation rule")
+            raise RuntimeError("agentcore.kernels.textspec.LOWER breaks the in-place normalisation rule")
         _lower[k] = v
     global _n_abbrev, _abbrev_max_cps, _stop_max_bytes, _kw_min, _kw_max, _flag_stop, _flag_nokey
     _n_abbrev = len(_spec.ABBREVIATION_HASHES)
     if len(_spec.STOPWORD_HASHES) > STOP_SLOTS // 4 or _n_abbrev > MAX_SET:
-        raise RuntimeError("agentcore.kernels._textspec: too many stopwords or abbreviations for the C table")
+        raise RuntimeError("agentcore.kernels.textspec: too many stopwords or abbreviations for the C table")
     memset(_stop_table, 0, sizeof(_stop_table))
     for i, h in enumerate(_spec.STOPWORD_HASHES):
         if h == 0:
@@ -104,7 +104,7 @@ cdef void _init_tables() except *:
             or set(_spec.SENT_HARD_TERMINATORS) != {0x3002, 0xFF01, 0xFF1F}
             or set(c for c in _spec.SENT_CLOSERS if c >= LOWER_LIMIT) != {0x201D, 0x2019, 0x300D, 0x300F}
             or any(c >= LOWER_LIMIT for c in _spec.SENT_SPACES)):
-        raise RuntimeError("agentcore.kernels._textspec sentence sets changed; update _sent_role")
+        raise RuntimeError("agentcore.kernels.textspec sentence sets changed; update _sent_role")
 
 
 _init_tables()

@@ -9,10 +9,10 @@ U+FFFD would) and returns empty results for empty input::
     >>> textops.split_sentences("Dr. Who arrived. He left!")
     ['Dr. Who arrived.', 'He left!']
 
-Words are runs of letters, digits, combining marks and ``_`` (see ``agentcore.kernels._textspec``),
+Words are runs of letters, digits, combining marks and ``_`` (see ``agentcore.kernels.textspec``),
 lowercased for Latin, Greek and Cyrillic, and hashed to 64-bit ids (FNV-1a + murmur finalizer).
 """
-from agentcore.kernels import _textspec, pick
+from agentcore.kernels import pick, textspec
 
 _impl = pick("agentcore.kernels._textops", "agentcore.kernels.textops_py")
 COMPILED = _impl.__name__ == "agentcore.kernels._textops"
@@ -23,9 +23,9 @@ hash_word = _impl.hash_word
 tokenize_batch = _impl.tokenize_batch
 split_sentences = _impl.split_sentences
 
-STOPWORDS = _textspec.STOPWORDS
-FLAG_STOPWORD = _textspec.FLAG_STOPWORD
-FLAG_NOT_KEYWORD = _textspec.FLAG_NOT_KEYWORD
+STOPWORDS = textspec.STOPWORDS
+FLAG_STOPWORD = textspec.FLAG_STOPWORD
+FLAG_NOT_KEYWORD = textspec.FLAG_NOT_KEYWORD
 
 __all__ = ["tokenize", "words", "hash_word", "tokenize_batch", "split_sentences", "STOPWORDS",
            "FLAG_STOPWORD", "FLAG_NOT_KEYWORD", "COMPILED"]

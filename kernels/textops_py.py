@@ -2,7 +2,7 @@
 import re
 from array import array
 
-from agentcore.kernels import _textspec as spec
+from agentcore.kernels import textspec as spec
 
 __all__ = ["tokenize", "words", "hash_word", "tokenize_batch", "split_sentences"]
 

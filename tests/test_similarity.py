@@ -1,4 +1,8 @@
-"""Similarity kernels (counts, TF-IDF, top-k, SimHash, MinHash, LSH): same assertions, both twins."""
+"""Similarity kernels (counts, TF-IDF, top-k, SimHash, MinHash, LSH): same assertions, both twins.
+
+Tests taking ``sim`` run once per twin (the session fixture ``impl``: the Numba kernels and the
+NumPy twin); the ones marked ``compiled`` compare the two or exercise the Numba kernels' threads.
+"""
 import json
 import os
 import threading
@@ -7,20 +11,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agentcore.kernels import _similarity, similarity_py
-from agentcore.kernels import textops_py
+from agentcore.kernels import textops, twin
 
 SHARED = Path(os.environ.get("AGENTCORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 GROUND_TRUTH = SHARED / "data" / "article-extraction-benchmark" / "ground-truth.json"
 
 
-@pytest.fixture(params=["numba", "numpy"])
-def sim(request):
-    return _similarity if request.param == "numba" else similarity_py
+@pytest.fixture
+def sim(impl):
+    """The ``impl`` twin of the similarity kernels."""
+    return twin("similarity", impl)
 
 
 def flat(docs):
-    ids, offs, flags, starts, norm = textops_py.tokenize_batch(docs)
+    ids, offs, flags, starts, norm = textops.tokenize_batch(docs)
     return np.frombuffer(ids, np.uint64), np.frombuffer(offs, np.int64)
 
 
@@ -75,7 +79,7 @@ def test_minhash_empty_identical_and_estimates_jaccard(sim):
     offs = np.cumsum([0] + [len(d) for d in docs])
     sigs = sim.minhash(ids, offs, num_perm=256, shingle=1)
     assert sigs.shape == (5, 256) and sigs.dtype == np.uint32
-    assert (sigs[3] == similarity_py.EMPTY).all()
+    assert (sigs[3] == sim.EMPTY).all()
     assert (sigs[0] == sigs[2]).all()
     j = sim.pair_jaccard(sigs, np.array([[0, 1], [0, 4], [1, 4]]))
     assert abs(j[0] - 1 / 3) < 0.1     # true Jaccard 1000/3000
@@ -137,13 +141,14 @@ def real():
     docs = [v["articleBody"] for v in json.loads(GROUND_TRUTH.read_text()).values()]
     # near copies so that LSH has real work: every 5th article with one word changed
     docs += [d.replace(" the ", " a ", 1) for d in docs[::5]] + [""]
-    ids, offs, flags, *_ = textops_py.tokenize_batch(docs)
+    ids, offs, flags, *_ = textops.tokenize_batch(docs)
     return np.frombuffer(ids, np.uint64), np.frombuffer(offs, np.int64), np.frombuffer(flags, np.uint8)
 
 
+@pytest.mark.compiled
 def test_twins_agree_exactly_on_real_pages(real):
     ids, offs, flags = real
-    c, p = _similarity, similarity_py
+    c, p = twin("similarity", "compiled"), twin("similarity", "pure")
     got, want = c.doc_counts(ids, offs, inverse=True), p.doc_counts(ids, offs, inverse=True)
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
@@ -171,13 +176,15 @@ def test_twins_agree_exactly_on_real_pages(real):
     np.testing.assert_array_equal(c.pair_hamming(h, pairs), p.pair_hamming(h, pairs))
 
 
+@pytest.mark.compiled
 def test_numba_kernels_from_two_threads_match_serial(real):
     ids, offs, _ = real
-    want = _similarity.minhash(ids, offs)
+    numba_twin = twin("similarity", "compiled")
+    want = numba_twin.minhash(ids, offs)
     out = [None, None]
 
     def work(i):
-        out[i] = _similarity.minhash(ids, offs)
+        out[i] = numba_twin.minhash(ids, offs)
 
     ts = [threading.Thread(target=work, args=(i,)) for i in range(2)]
     for t in ts:

@@ -1,4 +1,8 @@
-"""Tokenizer and sentence splitter: the same assertions against the compiled and the pure twin."""
+"""Tokenizer and sentence splitter: the same assertions against the compiled and the pure twin.
+
+Tests taking ``tx`` run once per twin (the session fixture ``impl``); the ones marked ``compiled``
+compare the compiled kernel with the pure twin or exercise its threads.
+"""
 import ast
 import json
 import os
@@ -9,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from agentcore.kernels import _textspec as spec
-from agentcore.kernels import textops_py
+from agentcore.kernels import textspec as spec
+from agentcore.kernels import twin
 
 SHARED = Path(os.environ.get("AGENTCORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 GROUND_TRUTH = SHARED / "data" / "article-extraction-benchmark" / "ground-truth.json"
@@ -43,15 +47,15 @@ def stdlib_docstrings(limit=300) -> list:
     return out[:limit]
 
 
-@pytest.fixture(scope="module")
-def compiled():
-    from agentcore.kernels import _textops  # a missing build must fail, not fall back to the twin
-    return _textops
+@pytest.fixture
+def tx(impl):
+    """The ``impl`` twin of the text kernels (a missing build fails, never falls back)."""
+    return twin("textops", impl)
 
 
-@pytest.fixture(params=["compiled", "pure"])
-def tx(request, compiled):
-    return compiled if request.param == "compiled" else textops_py
+def both():
+    """(compiled, pure) text kernels, for the tests that compare them."""
+    return twin("textops", "compiled"), twin("textops", "pure")
 
 
 # ---- words and ids -----------------------------------------------------------------------------
@@ -166,23 +170,29 @@ def corpus():
     return article_bodies() + stdlib_docstrings()
 
 
-def test_twins_agree_on_real_text(compiled, corpus):
+@pytest.mark.compiled
+def test_twins_agree_on_real_text(corpus):
+    compiled, pure = both()
     got = compiled.tokenize_batch(corpus)
-    want = textops_py.tokenize_batch(corpus)
+    want = pure.tokenize_batch(corpus)
     for name, a, b in zip(("ids", "offsets", "flags", "starts", "norm"), got, want):
         assert a == b, name
     assert len(got[0]) > 100_000
     for text in corpus:
-        assert compiled.split_sentences(text) == textops_py.split_sentences(text)
-        assert compiled.words(text, stopwords=False) == textops_py.words(text, stopwords=False)
+        assert compiled.split_sentences(text) == pure.split_sentences(text)
+        assert compiled.words(text, stopwords=False) == pure.words(text, stopwords=False)
 
 
-def test_twins_agree_on_real_text_as_bytes(compiled, corpus):
+@pytest.mark.compiled
+def test_twins_agree_on_real_text_as_bytes(corpus):
+    compiled, pure = both()
     data = [t.encode() for t in corpus[:60]]
-    assert compiled.tokenize_batch(data) == textops_py.tokenize_batch(corpus[:60])
+    assert compiled.tokenize_batch(data) == pure.tokenize_batch(corpus[:60])
 
 
-def test_batch_from_two_threads_matches_serial(compiled, corpus):
+@pytest.mark.compiled
+def test_batch_from_two_threads_matches_serial(corpus):
+    compiled = twin("textops", "compiled")
     want = compiled.tokenize_batch(corpus)
     results = [None, None]
 
