@@ -18,12 +18,11 @@ The second one, also a full sentence of text.
 """
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Sequence
 
 from agentcore.kernels import pick
 from agentcore.kernels.decode import decode_html, sniff_charset, to_utf8
+from agentcore.kernels.pool import map_threads
 
 _impl = pick("agentcore.kernels._html", "agentcore.kernels.html_py")
 
@@ -126,18 +125,6 @@ def extract(html, base_url: str | None = "", content_type: str | None = None) ->
     return Extracted(*_impl.extract(data, url))
 
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
-def _pool(threads: int) -> ThreadPoolExecutor:
-    with _pools_lock:
-        pool = _pools.get(threads)
-        if pool is None:
-            pool = _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="agentcore-html")
-        return pool
-
-
 def extract_many(docs: Sequence, base_urls: Sequence | None = None, *, threads: int = 2,
                  content_types: Sequence | None = None, executor=None) -> list[Extracted]:
     """:func:`extract` for many pages, spread over ``threads`` threads (the GIL is released).
@@ -146,7 +133,8 @@ def extract_many(docs: Sequence, base_urls: Sequence | None = None, *, threads: 
     back in input order. Pages are handed out one at a time, so a few large pages do not
     leave a thread idle. Arguments are all checked before any work starts. ``threads=1`` runs
     in the calling thread; otherwise the work goes to ``executor`` (e.g. the swarm's kernel
-    pool, so that one CPU budget covers everything) or to a module-level pool of that size.
+    pool, so that one CPU budget covers everything) or to the shared pool of that size
+    (:func:`agentcore.kernels.pool.shared_pool`).
     Do not pass the executor this call itself runs on: its workers would wait for themselves.
     """
     if isinstance(docs, (str, bytes, bytearray, memoryview)) or not isinstance(docs, Sequence):
@@ -183,8 +171,6 @@ def extract_many(docs: Sequence, base_urls: Sequence | None = None, *, threads: 
     if threads <= 1:
         work()
     else:
-        pool = executor if executor is not None else _pool(threads)
-        futures = [pool.submit(work) for _ in range(threads)]
-        for f in futures:
-            f.result()
+        # `threads` workers drain the one page queue: `threads` tasks per call, not one per page.
+        map_threads(lambda _: work(), range(threads), threads, executor)
     return out

@@ -1,24 +1,25 @@
 """agentcore.kernels.html: main text, metadata, links, decoding and argument checks, on both twins.
 
-Every test taking the ``html`` fixture runs twice: through the public module with the compiled
-kernel (agentcore.kernels._html) and with the pure-Python twin (agentcore.kernels.html_py).
+Every test taking the ``html`` fixture runs twice (the session fixture ``impl``): through the public
+module with the compiled kernel (agentcore.kernels._html) and with the pure-Python twin
+(agentcore.kernels.html_py).
 """
 import codecs
 
 import pytest
 
 import agentcore.kernels.html as kh
-from agentcore.kernels import _html, html_py
+from agentcore.kernels import html_rules, twin
 from agentcore.kernels.decode import codec_for, decode_html, sniff_charset, to_utf8
 
 PARA = ("The committee met on Tuesday to review the budget, and after a long debate it agreed "
         "to fund the new library. ")
 
 
-@pytest.fixture(params=["compiled", "pure"])
-def html(request, monkeypatch):
-    """agentcore.kernels.html with its implementation set to one twin."""
-    monkeypatch.setattr(kh, "_impl", _html if request.param == "compiled" else html_py)
+@pytest.fixture
+def html(impl, monkeypatch):
+    """agentcore.kernels.html with its implementation set to the ``impl`` twin."""
+    monkeypatch.setattr(kh, "_impl", twin("html", impl))
     return kh
 
 
@@ -249,12 +250,19 @@ def test_extract_many_matches_extract_in_order(html):
     assert out[0] == html.EMPTY and out[2].text == "str page"
 
 
-def test_kernels_reject_non_bytes_directly():
-    for impl in (_html, html_py):
-        with pytest.raises(TypeError):
-            impl.extract("<p>str</p>", b"")
-        with pytest.raises(TypeError):
-            impl.extract(b"<p>x</p>", "https://example.com")
+def test_kernels_reject_non_bytes_directly(impl):
+    kernel = twin("html", impl)
+    with pytest.raises(TypeError):
+        kernel.extract("<p>str</p>", b"")
+    with pytest.raises(TypeError):
+        kernel.extract(b"<p>x</p>", "https://example.com")
+
+
+@pytest.mark.compiled
+def test_compiled_flag_bits_are_the_html_rules_ones():
+    # html_rules.FLAGS is the one definition; the compiled kernel copies it into C at import
+    # (and the pure twin reads it directly), so a hand-written copy that drifts fails here.
+    assert twin("html", "compiled")._flags() == html_rules.FLAGS
 
 
 def test_docstring_examples_run(html):

@@ -2,7 +2,9 @@
 
 The benchmark is ../shared/data/article-extraction-benchmark beside the repository (CI has it;
 the product never needs it): 181 real pages with their true article bodies. F1 is the
-benchmark's metric (agentcore.f1) and is deterministic, so the threshold is exact.
+benchmark's metric (agentcore.f1) and is deterministic, so the threshold is exact. Tests taking
+``impl`` run once per twin; the ones marked ``compiled`` compare the twins or give the compiled
+kernel sizes the pure twin would take minutes on.
 """
 import random
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 
 from agentcore import f1
 from agentcore.bench.text import load_benchmark
-from agentcore.kernels import _html, html_py
+from agentcore.kernels import twin
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "article-extraction-benchmark"
 F1_BAR = 0.93  # the issue's bar; trafilatura scores 0.953, resiliparse 0.898
@@ -26,17 +28,19 @@ def bench():
 
 @pytest.fixture(scope="module")
 def outputs(bench):
-    """Both twins' raw results on every benchmark page (computed once for the module)."""
-    urls = [u.encode() for u in bench.urls]
-    return {
-        "compiled": [_html.extract(p, u) for p, u in zip(bench.pages, urls)],
-        "pure": [html_py.extract(p, u) for p, u in zip(bench.pages, urls)],
-    }
+    """``outputs(impl)``: that twin's raw results on every benchmark page (each computed once)."""
+    done = {}
+
+    def of(impl: str) -> list:
+        if impl not in done:
+            kernel = twin("html", impl)
+            done[impl] = [kernel.extract(p, u.encode()) for p, u in zip(bench.pages, bench.urls)]
+        return done[impl]
+    return of
 
 
-@pytest.mark.parametrize("twin", ["compiled", "pure"])
-def test_benchmark_f1(bench, outputs, twin):
-    texts = [r[3] for r in outputs[twin]]
+def test_benchmark_f1(bench, outputs, impl):
+    texts = [r[3] for r in outputs(impl)]
     s = f1.score({k: (t, x) for k, t, x in zip(bench.ids, bench.truth, texts)})
     assert s.f1 >= F1_BAR, f"F1 {s.f1:.4f} (P {s.precision:.4f}, R {s.recall:.4f}) < {F1_BAR}"
     # Most pages must be good on their own, not only on average.
@@ -44,13 +48,14 @@ def test_benchmark_f1(bench, outputs, twin):
     assert good >= 0.9 * len(texts)
 
 
+@pytest.mark.compiled
 def test_twins_identical_on_benchmark(bench, outputs):
-    diff = [k for k, a, b in zip(bench.ids, outputs["compiled"], outputs["pure"]) if a != b]
+    diff = [k for k, a, b in zip(bench.ids, outputs("compiled"), outputs("pure")) if a != b]
     assert diff == [], f"{len(diff)} pages differ, e.g. {diff[:3]}"
 
 
-def test_benchmark_metadata_is_sane(bench, outputs):
-    results = outputs["compiled"]
+def test_benchmark_metadata_is_sane(bench, outputs, impl):
+    results = outputs(impl)
     assert sum(bool(r[0]) for r in results) >= 175  # titles
     assert sum(bool(r[2]) for r in results) >= 120  # <html lang>
     assert all(r[4] or r[5] for r in results)  # every page has links
@@ -106,11 +111,12 @@ def _hostile(name: str, big: int) -> bytes:
 HOSTILE_NAMES = list(_hostile(None, 10_000))
 
 
+@pytest.mark.compiled
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_hostile_input_compiled(name):
     # the compiled kernel gets the full sizes: a 50 MB page among them
     data = _hostile(name, 50_000_000)
-    r = _html.extract(data, b"https://example.com/a/b")
+    r = twin("html", "compiled").extract(data, b"https://example.com/a/b")
     assert isinstance(r, tuple) and len(r) == 6
     assert all(isinstance(x, str) for x in r[:4])
     assert all(isinstance(x, list) for x in r[4:])
@@ -121,14 +127,17 @@ def test_hostile_input_compiled(name):
         assert "Some article text, with commas" in r[3]
 
 
+@pytest.mark.compiled
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_hostile_input_twins_identical(name):
     data = _hostile(name, 2_000_000)
-    assert _html.extract(data, b"https://example.com/a/b") == html_py.extract(
-        data, b"https://example.com/a/b")
+    url = b"https://example.com/a/b"
+    assert twin("html", "compiled").extract(data, url) == twin("html", "pure").extract(data, url)
 
 
+@pytest.mark.compiled
 def test_truncated_and_mutated_benchmark_pages_twins_identical(bench):
+    compiled, pure = twin("html", "compiled"), twin("html", "pure")
     rnd = random.Random(3)
     for k in rnd.sample(range(len(bench.pages)), 12):
         page, url = bench.pages[k], bench.urls[k].encode()
@@ -138,4 +147,4 @@ def test_truncated_and_mutated_benchmark_pages_twins_identical(bench):
             doc[p:p] = rnd.choice([b"<", b"&", b'"', b"'", b"<!--", b"<script>", b"</div>",
                                    b"<div class=comment>", b"\0", b"\xff", b"<pre>", b"<li>"])
         doc = bytes(doc)
-        assert _html.extract(doc, url) == html_py.extract(doc, url), bench.ids[k]
+        assert compiled.extract(doc, url) == pure.extract(doc, url), bench.ids[k]
