@@ -218,3 +218,12 @@ def test_kernels_argument_names_a_twin(impl):
     assert corpus.textops.__name__ == want[impl]
     with pytest.raises(ValueError, match="kernels must be 'compiled', 'pure' or None"):
         analyze.Corpus(kernels="python")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from agentcore.analyze import corpus
+
+    result = doctest.testmod(corpus)
+    assert result.attempted > 0 and result.failed == 0

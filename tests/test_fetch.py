@@ -315,3 +315,37 @@ def test_redirects_stay_on_the_site():
         ("allowed", "www.a.test"): "redirect_offsite",  # not in allowed_hosts
         ("allowed", "x.b.test"): "http://x.b.test/page",
     }
+
+
+def test_robots_outcomes_follow_rfc_9309():
+    from agentcore.crawl import robots
+
+    url = "http://a.test/robots.txt"
+
+    def fetched(status, reason=None, body=b""):
+        return FetchResult(url, url, status, {}, body, reason, "", 0.0, 1)
+
+    rules = robots.rules_from(fetched(200, body=b"User-agent: *\nDisallow: /p/\nCrawl-delay: 9\n"),
+                              url)
+    assert not robots.allows(rules, "agentcore", "http://a.test/p/1")
+    assert robots.allows(rules, "agentcore", "http://a.test/q")
+    assert robots.crawl_delay(rules, "agentcore", cap=2.0) == 2.0
+    missing = robots.rules_from(fetched(404, "http_404"), url)  # no file: no restrictions
+    assert robots.allows(missing, "agentcore", "http://a.test/p/1")
+    assert robots.crawl_delay(missing, "agentcore", cap=2.0) == 0.0
+    down = robots.rules_from(fetched(503, "http_503"), url)  # server error: all disallowed
+    assert down.error_reason == "robots_unavailable" and "503" in down.error_detail
+    assert not robots.allows(down, "agentcore", "http://a.test/")
+    gone = robots.rules_from(fetched(None, "dns_error"), url)  # the host's pages fail alike
+    assert gone.error_reason == "dns_error" and not robots.allows(gone, "agentcore", "http://a.test/")
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from agentcore.crawl import resolver, robots
+    from agentcore.kernels import urls
+
+    for mod in (resolver, robots, urls):
+        result = doctest.testmod(mod)
+        assert result.attempted > 0 and result.failed == 0, mod.__name__
