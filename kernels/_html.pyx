@@ -133,7 +133,7 @@ def extract(bytes data not None, bytes base_url not None):
     return _extract(data, base_url, NULL)
 
 
-def _extract_timed(bytes data not None, bytes base_url not None):
+def extract_timed(bytes data not None, bytes base_url not None):
     """Bench aid: (extract's result, CPU nanoseconds this thread spent with the GIL released)."""
     cdef int64_t ns = 0
     r = _extract(data, base_url, &ns)
@@ -155,7 +155,7 @@ def _set(name, value):
     if name == "SAME_CLASS": tables.SAME_CLASS = value
 
 
-def _flags():
+def flag_values():
     """Test aid: the flag values this module computes with, by name (they must equal
     html_rules.FLAGS, which they are copied from)."""
     return dict(

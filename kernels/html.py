@@ -26,8 +26,8 @@ from agentcore.kernels.pool import map_threads
 
 _impl = pick("agentcore.kernels._html", "agentcore.kernels.html_py")
 
-__all__ = ["Extracted", "EMPTY", "extract", "extract_many", "decode_html", "sniff_charset",
-           "IMPLEMENTATION"]
+__all__ = ["Extracted", "EMPTY", "extract", "extract_many", "prepare", "decode_html",
+           "sniff_charset", "IMPLEMENTATION"]
 
 IMPLEMENTATION = _impl.__name__
 
@@ -97,6 +97,18 @@ def _prepare(html, base_url, content_type):
     if _looks_binary(data):
         return None, url
     return to_utf8(data, content_type), url
+
+
+def prepare(html, base_url: str | None = "", content_type: str | None = None
+            ) -> tuple[bytes | None, bytes]:
+    """What :func:`extract` hands the kernel: (the page as UTF-8 bytes, or None where the result
+    is empty: empty, binary or non-HTML input; ``base_url`` as UTF-8 bytes).
+
+    For code that runs one twin directly (``twin("html", impl).extract(*prepare(...))`` where the
+    page is not None), such as the benches; the arguments are checked as :func:`extract` does.
+    """
+    _check(html, base_url, content_type)
+    return _prepare(html, base_url, content_type)
 
 
 def extract(html, base_url: str | None = "", content_type: str | None = None) -> Extracted:

@@ -31,7 +31,7 @@ NF_UNDER_NEG = 1 << 4  # inside a boilerplate container (set while scoring)
 NF_SEMANTIC = NF_ARTICLE | NF_BODYPROP  # the page itself marks this container as the article
 
 #: Every flag above by name. This file is their one definition: the compiled kernel copies them
-#: into C globals at import, and a test checks its copies (``_html._flags()``) against this table.
+#: into C globals at import, and a test checks its copies (``_html.flag_values()``) against this table.
 FLAGS: dict[str, int] = dict(
     BLOCK=BLOCK, VOID=VOID, RAW=RAW, SKIP=SKIP, NEG=NEG, POS=POS, HEADING=HEADING,
     LIST_ITEM=LIST_ITEM, PRE=PRE, CLOSES_P=CLOSES_P, LINK=LINK, TABLE_CELL=TABLE_CELL,

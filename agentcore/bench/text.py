@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+from agentcore.kernels import twin
+
 DEFAULT_DATA = Path("..") / "shared" / "data" / "article-extraction-benchmark"
 
 
@@ -75,13 +77,13 @@ def _contenders(include_twin: bool) -> tuple[list[Contender], list[str]]:
         return [r.text for r in kh.extract_many(pages, urls, threads=threads)]
 
     out.append(Contender("agentcore", ours_one, ours_many, kh.IMPLEMENTATION))
-    if include_twin and kh.IMPLEMENTATION != "agentcore.kernels.html_py":
-        from agentcore.kernels import html_py
+    pure = twin("html", "pure")
+    if include_twin and kh.IMPLEMENTATION != pure.__name__:
 
-        def twin(page, url):
-            return kh.Extracted(*html_py.extract(kh._prepare(page, url, None)[0] or b"",
-                                                  url.encode())).text
-        out.append(Contender("agentcore (pure twin)", twin, None, "agentcore.kernels.html_py"))
+        def pure_one(page, url):
+            data, u = kh.prepare(page, url)
+            return kh.Extracted(*pure.extract(data or b"", u)).text
+        out.append(Contender("agentcore (pure twin)", pure_one, None, pure.__name__))
     try:
         from resiliparse.extract.html2text import extract_plain_text
         from resiliparse.parse.html import HTMLTree
@@ -163,17 +165,17 @@ def gil_share(pages: list, urls: list) -> float | None:
     Measured with per-thread CPU clocks, so it does not depend on how busy the machine is:
     with a share f, n threads can at best run 1 / (f + (1 - f) / n) times faster (Amdahl).
     """
-    from agentcore.kernels import _html
     from agentcore.kernels import html as kh
 
-    if kh.IMPLEMENTATION != "agentcore.kernels._html":
+    if kh.IMPLEMENTATION == twin("html", "pure").__name__:
         return None
+    compiled = twin("html", "compiled")
     total = nogil = 0
     for page, url in zip(pages, urls):
         t0 = time.thread_time_ns()
-        data, u = kh._prepare(page, url, None)
+        data, u = kh.prepare(page, url)
         if data is not None:
-            r, ns = _html._extract_timed(data, u)
+            r, ns = compiled.extract_timed(data, u)
             kh.Extracted(*r)
             nogil += ns
         total += time.thread_time_ns() - t0
