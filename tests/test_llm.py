@@ -1,4 +1,4 @@
-"""LLM parts that need no model weights: model resolution errors, schema validation, CPU budget, workload."""
+"""LLM parts that need no model weights: model resolution, schema validation, CPU budget, workload, scheduling state."""
 from __future__ import annotations
 
 import re
@@ -11,10 +11,12 @@ import pytest
 from agentcore import cpu as budget_mod
 from agentcore.llm import grammar, model
 from agentcore.llm import workload
+from agentcore.llm.prefix import PrefixCache, common_prefix
+from agentcore.llm.sequence import Sequence, SeqState
 
 
 def test_import_is_light():
-    code = ("import sys, agentcore.llm, agentcore.llm.action; "
+    code = ("import sys, agentcore.llm, agentcore.llm.action, agentcore.llm.engine; "
             "bad = [m for m in ('llama_cpp', 'numpy', 'numba', 'aiohttp') if m in sys.modules]; "
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -153,3 +155,46 @@ def test_validate_checks_string_patterns():
     schema = {"type": "string", "pattern": "^[^.]{2,5}[.]$"}
     assert grammar.validate("abc.", schema) == []
     assert grammar.validate("a.b.", schema) and grammar.validate("abc", schema)
+
+
+class _Req:
+    def __init__(self, tokens):
+        self.tokens = tokens
+
+
+def test_sequence_feeds_the_prompt_rest_then_its_last_sample():
+    seq = Sequence(_Req([1, 2, 3, 4]), slot=0)
+    assert seq.state is SeqState.PREFILL and list(seq.pending_tokens()) == [1, 2, 3, 4]
+    seq.n_past = 4  # the whole prompt decoded, one token sampled
+    seq.gen.append(7)
+    assert seq.pending_tokens() == [7]
+    seq.n_past = 5
+    seq.gen.append(8)
+    assert seq.pending_tokens() == [8]
+
+
+class _FakeLlama:
+    def __init__(self):
+        self.forgotten = []
+
+    def forget(self, seq_id):
+        self.forgotten.append(seq_id)
+
+
+def test_prefix_cache_evicts_the_least_recently_used_idle_prefix():
+    llama = _FakeLlama()
+    cache = PrefixCache(llama, [11, 10])
+    a, b = cache.get(("a",), [1]), cache.get(("b",), [2])
+    assert (a.slot, b.slot) == (10, 11)
+    assert cache.get(("c",), [3]) is None  # both still filling: nothing to evict
+    a.ready = b.ready = True
+    b.waiters = 1
+    cache.get(("a",), [1])  # a is used again, but b has a waiter: a is the only idle one
+    c = cache.get(("c",), [3])
+    assert c.slot == 10 and llama.forgotten == [10] and set(cache.entries) == {("b",), ("c",)}
+    assert cache.filling() == [c]
+
+
+def test_common_prefix():
+    assert common_prefix([1, 2, 3], [1, 2, 4, 5]) == 2
+    assert common_prefix([], [1]) == 0 and common_prefix([1, 2], [1, 2]) == 2

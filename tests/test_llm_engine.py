@@ -225,6 +225,14 @@ def test_close_resolves_pending_requests():
         eng.submit(chat("again"))
 
 
+def test_requests_queue_until_a_deferred_engine_starts():
+    with Engine(n_slots=2, start=False) as eng:
+        futs = [eng.submit(chat(f"Say {i}."), max_tokens=3) for i in range(3)]
+        assert eng.metrics()["queue_length"] == 3 and not any(f.done() for f in futs)
+        eng.start()
+        assert all(f.result(timeout=120).ok for f in futs)
+
+
 def test_missing_and_corrupt_models_fail_clearly(tmp_path):
     missing = tmp_path / "absent.gguf"
     with pytest.raises(ModelNotFound, match="absent.gguf"):
@@ -284,8 +292,8 @@ def test_grammar_keeps_raw_control_characters_out_of_json_strings(engine):
 
     gbnf = schema_to_gbnf({"type": "object", "properties": {"s": {"type": "string"}},
                            "required": ["s"], "additionalProperties": False})
-    scratch = CandidateScratch(engine._ll, engine.n_vocab)
-    matcher = GrammarMatcher(engine._ll, engine._vocab, gbnf, scratch)
+    scratch = CandidateScratch(engine.llama.lib, engine.n_vocab)
+    matcher = GrammarMatcher(engine.llama.lib, engine.llama.vocab, gbnf, scratch)
     try:
         for tok in engine.tokenize('{"s": "ab'):
             matcher.accept(tok)

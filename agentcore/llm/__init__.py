@@ -2,6 +2,14 @@
 
 Importing this package is light; llama_cpp and numpy load when an :class:`Engine` starts.
 
+A request's path, one module per job: ``engine`` (the :class:`Engine` callers use: submit,
+generate, metrics, close) -> ``chat`` (chat template, shared head) -> ``request`` (Request,
+Result) -> ``scheduler`` (the engine thread: admission, batch building, decode loop) with
+``sequence`` (per-slot state), ``prefix`` (shared-prefix KV cache), ``batch`` (the token batch),
+``sampling`` (greedy, seeded chains, ``grammar`` for JSON schemas) and ``metrics``; ``context``
+holds the llama.cpp handles, ``bindings`` loads llama_cpp, ``model`` finds the GGUF, ``action``
+plugs the engine into a swarm, ``workload`` is the benchmark's fixed requests.
+
 >>> from agentcore.llm import Engine
 >>> with Engine() as engine:                                  # doctest: +SKIP
 ...     fut = engine.submit([{"role": "user", "content": "Say hi"}], max_tokens=8)
@@ -16,8 +24,8 @@ __all__ = [
 
 _LAZY = {
     "Engine": "agentcore.llm.engine",
-    "Result": "agentcore.llm.engine",
-    "LLMError": "agentcore.llm.engine",
+    "Result": "agentcore.llm.request",
+    "LLMError": "agentcore.llm.request",
     "LLMAction": "agentcore.llm.action",
     "llm_action": "agentcore.llm.action",
     "CpuBudget": "agentcore.cpu",

@@ -4,8 +4,9 @@ llama.cpp's grammar sampler in a sampler chain checks all 49,152 vocabulary entr
 (7-10 ms per token per sequence, more than the batched decode itself). Here the engine takes the
 ``top_k`` highest logits, lets the grammar sampler mask only those (``llama_sampler_apply`` on a
 small candidate array), and keeps the best survivor; only when none survives does it widen to
-the top 1,024 and then to the whole vocabulary. Under greedy decoding this picks exactly the token the full check would (the
-best valid token is either among the top K or found by the fallback).
+the top 1,024 and then to the whole vocabulary. Under greedy decoding this picks exactly the
+token the full check would (the best valid token is either among the top K or found by the
+fallback).
 
 The grammar itself comes from llama-cpp-python's JSON-schema-to-GBNF converter; the finished text
 is parsed and checked by :func:`validate`, and any failure becomes an error result for that one
