@@ -37,6 +37,27 @@ window.addEventListener('load', () => {
     }).map(e => e.textContent.slice(0, 40));
     out.charts[sec.id] = {size: r(svg), marks: marks, outside: outside};
   });
+  const table = document.getElementById('site-table');
+  if (table) {  // the sites table: laid out within its box, and its filter and search work
+    const rows = [...table.tBodies[0].rows], scroll = table.parentElement;
+    const shown = () => rows.filter(x => !x.hidden && x.getBoundingClientRect().height > 0).length;
+    const sel = document.getElementById('site-category'), box = document.getElementById('site-search');
+    const set = (el, v, ev) => { el.value = v; el.dispatchEvent(new Event(ev)); };
+    const t = {rows: rows.length, visible: shown(), size: r(scroll),
+               filters: !document.getElementById('site-filters').hidden,
+               overflowX: scroll.scrollWidth > scroll.clientWidth + 1, categories: {}};
+    [...sel.options].slice(1).forEach(o => {
+      set(sel, o.value, 'change');
+      t.categories[o.value] = [shown(), rows.filter(x => x.getAttribute('data-f') === o.value).length];
+    });
+    set(sel, '', 'change');
+    const query = rows[rows.length - 1].cells[0].textContent;
+    set(box, query, 'input');
+    t.search = {query: query, visible: shown(), count: document.getElementById('site-count').textContent};
+    set(box, '', 'input');
+    t.visibleAfterReset = shown();
+    out.table = t;
+  }
   const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
 });
@@ -53,7 +74,11 @@ def browser_check(path: str | os.PathLike, *, screenshot: str | os.PathLike | No
     """Open the report in headless Chromium and return what it laid out.
 
     Returns ``{"charts": {section_id: {"size": [w, h], "marks": [[w, h], ...], "outside":
-    [texts drawn outside their chart]}}, "overflowX": bool, "height": px, "screenshot": path}``.
+    [texts drawn outside their chart]}}, "overflowX": bool, "height": px, "screenshot": path}``,
+    and for a report with a sites table ``"table": {"rows": n, "visible": n, "size": [w, h],
+    "filters": shown?, "overflowX": bool, "categories": {option value: [rows shown, rows with
+    it]}, "search": {"query": last row's host, "visible": n, "count": text},
+    "visibleAfterReset": n}`` (each category chosen alone, then a search for one host).
     A probe script goes into a temporary copy only; the screenshot is of the report itself.
     Raises RuntimeError when Chromium is missing or fails.
     """

@@ -7,10 +7,12 @@ committed rows::
 
     done = queries.finished_pages(store, run_id)          # skip these on --resume
     queries.counts(store, run_id)                         # {"sites": 24, "pages": 180, ...}
+    queries.site_answers(store, run_id)[0].summary        # one row per site, answered or failed
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 from agentcore.crawl.tables import (ROW_TYPES, Failure, Keyword, LLMResult, NearDup, Page, Site)
 from agentcore.store import Store
@@ -117,3 +119,50 @@ def near_dup_clusters(store: Store, run_id: str, min_size: int = 2) -> list[list
     clusters = [sorted(g) for g in groups.values() if len(g) >= min_size]
     clusters.sort(key=lambda g: (-len(g), g[0]))
     return clusters
+
+
+
+# ------------------------------------------------------------------ results
+
+@dataclass(frozen=True)
+class SiteAnswer:
+    """One finished site with its LLM answer, or the short failure code of why it has none.
+
+    status : the site row's status: "ok", "failed" (the site itself) or "llm_failed".
+    reason, detail, stage : the site's or its LLM call's failure ("" when it was answered).
+    """
+
+    host: str
+    url: str = ""
+    status: str = "ok"
+    title: str = ""
+    n_pages: int = 0
+    n_failed: int = 0
+    category: str = ""
+    summary: str = ""
+    reason: str = ""
+    stage: str = ""
+    detail: str = ""
+    finished_at: float | None = None
+
+
+def site_answers(store: Store, run_id: str) -> list[SiteAnswer]:
+    """Every finished site of a run, in host order, with its answer or its failure."""
+    answers = {h: (c, s) for h, c, s in store.query(
+        "SELECT host, category, summary FROM llm_results WHERE run_id = ?", (run_id,),
+        uses=(LLMResult,))}
+    # a site failure outranks an LLM failure of the same host (resumed runs may hold both)
+    failed: dict[str, tuple[str, str, str]] = {}
+    for kind, key, reason, stage, detail in store.query(
+            "SELECT kind, key, reason, stage, detail FROM failures WHERE run_id = ? AND "
+            "kind IN ('site', 'llm') ORDER BY kind DESC, key", (run_id,), uses=(Failure,)):
+        failed.setdefault(key, (reason, stage, detail))
+    out = []
+    for s in store.rows(Site, run_id):
+        category, summary = answers.get(s.host, ("", ""))
+        reason, stage, detail = failed.get(s.host, ("", "", "")) if s.status != "ok" else ("", "", "")
+        out.append(SiteAnswer(host=s.host, url=s.url, status=s.status, title=s.title,
+                              n_pages=s.n_pages, n_failed=s.n_failed, category=category,
+                              summary=summary, reason=reason, stage=stage, detail=detail,
+                              finished_at=s.finished_at))
+    return out

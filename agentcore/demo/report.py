@@ -1,4 +1,4 @@
-"""The run report as one self-contained HTML page: inline CSS and SVG charts, no scripts to run.
+"""The run report as one self-contained HTML page: inline CSS, SVG charts and the sites table, nothing from the network.
 
 Example::
 
@@ -14,10 +14,11 @@ Example::
 
 or, after a run, ``write_report(path, report_from_store(store, run_id, timeline))``.
 
-The file needs no network and no JavaScript to view: every chart is an inline ``<svg>``
-(`agentcore.demo.charts`); the data it was drawn from (`agentcore.demo.report_data`) is embedded
-as JSON (``<script type="application/json" id="report-data">``) for anyone who wants to
-reprocess it.
+The file needs no network and reads without JavaScript: every chart is an inline ``<svg>``
+(`agentcore.demo.charts`) and the sites table (`agentcore.demo.report_table`) is plain rows; its
+one small inline script only adds the category filter and the search box. The data it was drawn
+from (`agentcore.demo.report_data`) is embedded as JSON (``<script type="application/json"
+id="report-data">``) for anyone who wants to reprocess it.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from typing import Sequence
 
 from agentcore.demo.charts import PALETTE, bar_chart, fmt, line_chart, stacked_area
 from agentcore.demo.report_data import ReportData, Sample, rate, report_from_store, state_series
+from agentcore.demo.report_table import SITES_CSS, SITES_SCRIPT, sites_table
 
 __all__ = ["Sample", "ReportData", "report_from_store", "write_report", "render_html"]
 
@@ -70,14 +72,16 @@ def render_html(data: ReportData) -> str:
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(data.title)}</title>
-<style>{_CSS}</style></head>
+<style>{_CSS}{SITES_CSS}</style></head>
 <body><main>
 <header><h1>{html.escape(data.title)}</h1><p class="sub">{subtitle}</p></header>
 <section class="card" id="summary"><h2>Summary</h2>{_summary_table(data)}</section>
 <div class="grid">{''.join(charts)}</div>
+<section class="card" id="sites"><h2>Sites and their answers</h2>{sites_table(data.site_answers)}</section>
 <section class="card" id="clusters"><h2>Near-duplicate clusters</h2>{_clusters_table(data.clusters)}</section>
 </main>
 <script type="application/json" id="report-data">{payload}</script>
+{SITES_SCRIPT if data.site_answers else ""}
 </body></html>
 """
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
 from agentcore.crawl import queries
+from agentcore.crawl.queries import SiteAnswer
 
-__all__ = ["Sample", "ReportData", "report_from_store", "rate", "state_series", "TERMINAL_STATES"]
+__all__ = ["Sample", "SiteAnswer", "ReportData", "report_from_store", "rate", "state_series",
+           "TERMINAL_STATES"]
 
 TERMINAL_STATES = ("DONE", "FAILED")
 
@@ -41,6 +43,7 @@ class ReportData:
     categories : {category: number of sites}.
     failure_reasons : {reason: count}.
     clusters : near-duplicate clusters, each a list of page urls, largest first.
+    site_answers : one `SiteAnswer` (or dict of its fields) per finished site, for the sites table.
     extra : more rows for the summary table, e.g. {"model": "SmolLM2-135M", "LLM tokens/s": 512}.
     terminal_states : states drawn as "finished agents" instead of in the active-state chart.
     """
@@ -57,12 +60,15 @@ class ReportData:
     categories: dict[str, int] = field(default_factory=dict)
     failure_reasons: dict[str, int] = field(default_factory=dict)
     clusters: list[list[str]] = field(default_factory=list)
+    site_answers: list[SiteAnswer] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     terminal_states: tuple[str, ...] = TERMINAL_STATES
     generated_at: float = field(default_factory=time.time)
 
     def __post_init__(self):
         self.samples = [s if isinstance(s, Sample) else Sample(**s) for s in self.samples]
+        self.site_answers = [a if isinstance(a, SiteAnswer) else SiteAnswer(**a)
+                             for a in self.site_answers]
 
     @property
     def pages_per_s(self) -> float:
@@ -99,7 +105,8 @@ def report_from_store(store, run_id: str, timeline: Iterable[Sample | Mapping] |
         failures=counts["failures"], wall_time_s=float(wall_time_s), samples=samples,
         categories=queries.categories(store, run_id),
         failure_reasons=queries.failure_reasons(store, run_id),
-        clusters=queries.near_dup_clusters(store, run_id), extra=dict(extra or {}))
+        clusters=queries.near_dup_clusters(store, run_id),
+        site_answers=queries.site_answers(store, run_id), extra=dict(extra or {}))
 
 
 # ------------------------------------------------------------------ series from samples
