@@ -1,9 +1,12 @@
-# The HTML extractor's rules as C globals, copied from kernels/html_rules.py once, at import.
+# The HTML extractor's rules in C: flag bits as constants, tables as globals filled at import.
 #
-# The globals are declared in verbatim C (static, so they live in the one module that cimports
-# this file, _html.pyx): a Cython variable declared in a .pxd would instead be looked up at run
-# time in a module of this name, which does not exist. html_rules.py is the only definition of
-# every value here; tests/test_html.py checks the flag copies against it.
+# kernels/html_rules.py is the only definition of every value here. The flag bits come from
+# build/generated/_html_flags.pxi, which setup.py writes from html_rules.FLAGS at every build
+# (constants, so the compiler folds them: read from globals they cost a few percent of speed);
+# tests/test_html.py checks the built module's flags against html_rules.FLAGS. The tables are
+# copied by init_tables() when _html is imported. They are declared in verbatim C (static, so
+# they live in the one module that cimports this file, _html.pyx): a Cython variable declared in
+# a .pxd would instead be looked up at run time in a module of this name, which does not exist.
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 from libc.stdlib cimport malloc
 from libc.string cimport memcpy
@@ -13,10 +16,6 @@ cdef extern from *:
     """
     #define AGC_HTML_TAG_SLOTS 512
     #define AGC_HTML_SYMBOLS 37
-    static uint32_t agc_BLOCK, agc_VOID, agc_RAW, agc_SKIP, agc_NEG, agc_POS, agc_HEADING,
-        agc_LIST_ITEM, agc_PRE, agc_CLOSES_P, agc_LINK, agc_TABLE_CELL, agc_INHERITED;
-    static uint32_t agc_NF_NEG, agc_NF_POS, agc_NF_ARTICLE, agc_NF_BODYPROP, agc_NF_UNDER_NEG,
-        agc_NF_SEMANTIC;
     static int agc_MAX_DEPTH, agc_CLOSE_SEARCH, agc_MAX_NODES, agc_MAX_BLOCKS, agc_MAX_LINKS,
         agc_MAX_TAG_NAME;
     static int agc_NTAGS;
@@ -46,28 +45,6 @@ cdef extern from *:
     enum:
         TAG_SLOTS "AGC_HTML_TAG_SLOTS"  # open-addressing table size for tag names
         SYMBOLS "AGC_HTML_SYMBOLS"  # hint-automaton alphabet (html_rules.SYMBOLS, checked)
-
-    # tag flags (html_rules.BLOCK ...)
-    uint32_t BLOCK "agc_BLOCK"
-    uint32_t VOID "agc_VOID"
-    uint32_t RAW "agc_RAW"
-    uint32_t SKIP "agc_SKIP"
-    uint32_t NEG "agc_NEG"
-    uint32_t POS "agc_POS"
-    uint32_t HEADING "agc_HEADING"
-    uint32_t LIST_ITEM "agc_LIST_ITEM"
-    uint32_t PRE "agc_PRE"
-    uint32_t CLOSES_P "agc_CLOSES_P"
-    uint32_t LINK "agc_LINK"
-    uint32_t TABLE_CELL "agc_TABLE_CELL"
-    uint32_t INHERITED "agc_INHERITED"
-    # container flags (html_rules.NF_NEG ...)
-    uint32_t NF_NEG "agc_NF_NEG"
-    uint32_t NF_POS "agc_NF_POS"
-    uint32_t NF_ARTICLE "agc_NF_ARTICLE"
-    uint32_t NF_BODYPROP "agc_NF_BODYPROP"
-    uint32_t NF_UNDER_NEG "agc_NF_UNDER_NEG"
-    uint32_t NF_SEMANTIC "agc_NF_SEMANTIC"
 
     # limits
     int MAX_DEPTH "agc_MAX_DEPTH"
@@ -140,6 +117,10 @@ cdef extern from *:
     int64_t UNDER_NEG_DIV "agc_UNDER_NEG_DIV"
 
 
+# Tag flags (BLOCK, VOID, ..., INHERITED) and container flags (NF_NEG, ...): html_rules.FLAGS.
+include "_html_flags.pxi"
+
+
 cdef inline uint32_t fnv32(const uint8_t* p, int n) noexcept nogil:
     cdef uint32_t h = 2166136261u
     cdef int i
@@ -149,9 +130,7 @@ cdef inline uint32_t fnv32(const uint8_t* p, int n) noexcept nogil:
 
 
 cdef inline int init_tables() except -1:
-    """Copy every table of html_rules into the C globals above (once, at import of _html)."""
-    global BLOCK, VOID, RAW, SKIP, NEG, POS, HEADING, LIST_ITEM, PRE, CLOSES_P, LINK, TABLE_CELL
-    global INHERITED, NF_NEG, NF_POS, NF_ARTICLE, NF_BODYPROP, NF_UNDER_NEG, NF_SEMANTIC
+    """Copy the tables of html_rules into the C globals above (once, at import of _html)."""
     global MAX_DEPTH, CLOSE_SEARCH, MAX_NODES, MAX_BLOCKS, MAX_LINKS, MAX_TAG_NAME, NTAGS
     global T_HTML, T_BODY, T_HEAD, T_TITLE, T_META, T_BASE, T_A, T_BR, T_P, T_LI, T_UL, T_OL
     global T_DL, T_DT, T_DD, T_TD, T_TH, T_TR, T_TABLE, T_THEAD, T_TBODY, T_TFOOT, T_MENU
@@ -162,14 +141,6 @@ cdef inline int init_tables() except -1:
     from agentcore.kernels import html_rules as R
     cdef int i, j, slot
     cdef bytes b
-
-    F = R.FLAGS
-    BLOCK, VOID, RAW, SKIP = F["BLOCK"], F["VOID"], F["RAW"], F["SKIP"]
-    NEG, POS, HEADING, LIST_ITEM = F["NEG"], F["POS"], F["HEADING"], F["LIST_ITEM"]
-    PRE, CLOSES_P, LINK, TABLE_CELL = F["PRE"], F["CLOSES_P"], F["LINK"], F["TABLE_CELL"]
-    INHERITED = F["INHERITED"]
-    NF_NEG, NF_POS, NF_ARTICLE = F["NF_NEG"], F["NF_POS"], F["NF_ARTICLE"]
-    NF_BODYPROP, NF_UNDER_NEG, NF_SEMANTIC = F["NF_BODYPROP"], F["NF_UNDER_NEG"], F["NF_SEMANTIC"]
 
     MAX_DEPTH, CLOSE_SEARCH, MAX_NODES = R.MAX_DEPTH, R.CLOSE_SEARCH, R.MAX_NODES
     MAX_BLOCKS, MAX_LINKS, MAX_TAG_NAME = R.MAX_BLOCKS, R.MAX_LINKS, R.MAX_TAG_NAME

@@ -1,7 +1,8 @@
 """The HTML extractor's rules (flags, tags, class/id hints, entities, scores), shared by both twins.
 
-Both the compiled kernel (kernels/_html_tables.pxd copies these into C globals at import) and the
-pure-Python twin (kernels/html_py.py) read these tables, so the two cannot drift apart.
+Both the compiled kernel and the pure-Python twin (kernels/html_py.py) read these tables, so the
+two cannot drift apart: setup.py writes ``FLAGS`` into the kernel's source as C constants at build
+time, and kernels/_html_tables.pxd copies the other tables into C globals at import.
 """
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ NF_BODYPROP = 1 << 3  # itemprop=articleBody
 NF_UNDER_NEG = 1 << 4  # inside a boilerplate container (set while scoring)
 NF_SEMANTIC = NF_ARTICLE | NF_BODYPROP  # the page itself marks this container as the article
 
-#: Every flag above by name. This file is their one definition: the compiled kernel copies them
-#: into C globals at import, and a test checks its copies (``_html.flag_values()``) against this table.
+#: Every flag above by name. This file is their one definition: setup.py generates the compiled
+#: kernel's constants from it, and a test checks the built ones (``_html.flag_values()``) against it.
 FLAGS: dict[str, int] = dict(
     BLOCK=BLOCK, VOID=VOID, RAW=RAW, SKIP=SKIP, NEG=NEG, POS=POS, HEADING=HEADING,
     LIST_ITEM=LIST_ITEM, PRE=PRE, CLOSES_P=CLOSES_P, LINK=LINK, TABLE_CELL=TABLE_CELL,
