@@ -1,4 +1,4 @@
-"""The `agentcore` command: the demo runner and the benchmarks."""
+"""The `agentcore` command: the demo runner, a user's job (`agentcore job`) and the benchmarks."""
 from __future__ import annotations
 
 import argparse
@@ -34,6 +34,15 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 
     demo_mod.add_arguments(demo)
 
+    job = sub.add_parser("job", help="your own scrape-analyze-store job: a job file (TOML) on "
+                                     "a URL list, a folder of sites or the local web")
+    demo_mod.add_job_arguments(job)
+
+    export = sub.add_parser("export", help="write a run's results out: csv, jsonl or parquet")
+    from . import export as export_mod
+
+    export_mod.add_arguments(export)
+
     bench = sub.add_parser("bench", help="benchmarks with ratios against the anchors")
     areas = bench.add_subparsers(dest="area", required=True)
     for area in BENCH_AREAS:
@@ -55,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         from . import demo
 
         return demo.run(args)
+    if args.command == "job":
+        from . import demo
+
+        return demo.run_job(args)
+    if args.command == "export":
+        from . import export
+
+        return export.run(args)
     if args.command == "bench":
         return _bench_module(args._area).run(args)
     return 2

@@ -9,53 +9,36 @@ Data path, by state (one swarm, two kinds of agents)::
 
 The work of each state is a method of :class:`~agentcore.crawl.steps.CrawlSteps`, what each store
 state writes a builder of :class:`~agentcore.crawl.rows.CrawlRows`; the question asked of the LLM
-is the caller's :class:`LLMTask` (the demo's lives in ``agentcore.demo.config``). A site's prompt
-is built from the store once its pages are durable, so a resumed run builds the same prompt.
+is the caller's :class:`~agentcore.crawl.task.LLMTask` (from a job file:
+``agentcore.crawl.jobfile``; the demo's is ``agentcore/demo/demo.toml``). A site's prompt is built
+from the store once its pages are durable, so a resumed run builds the same prompt, and fitted to
+the engine's context with its tokenizer, so it never overflows. Where sites come from (a URL
+list, a folder served under its real names, the local web) is ``agentcore.crawl.inputs``.
 
->>> job = CrawlJob(store, run_id, engine=engine, task=LLMTask(...))     # doctest: +SKIP
+>>> job = CrawlJob(store, run_id, engine=engine, task=load_job("job.toml").task)  # doctest: +SKIP
 >>> result = await job.run(home_urls, hosts={"*.test": addr})            # doctest: +SKIP
 """
 from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from typing import Iterable
 
 from agentcore.actions import async_action, batch_action, external_action, store_action
 from agentcore.spec import AgentSpec, State
 from agentcore.swarm import Swarm
 
 from . import queries
+from .inputs import MAX_URL_BYTES, Follow, site_key
 from .rows import FAILURE_READS, LLM_READS, PAGE_READS, SITE_READS, CrawlRows
 from .steps import CrawlSteps, unpack_minhash
 from .tables import Page
+from .task import LLMTask, PromptTooLong, engine_budget
+
+__all__ = ["CrawlJob", "LLMTask", "PromptTooLong"]
 
 FETCH_WRITES = ("body", "ctype", "final_url", "http_status", "elapsed", "fail_stage",
                 "fail_detail", "fetch_attempts")
-
-
-@dataclass(frozen=True)
-class LLMTask:
-    """What the job asks the model about each site: instructions, answer schema, prompt size.
-
-    ``site_prompt(keywords, excerpts)`` builds the per-site user message from the site's keywords
-    (heaviest first) and its pages' excerpts; every prompt token is compute on the engine's
-    critical path, so the defaults keep it short.
-    """
-
-    system_prompt: str
-    schema: dict
-    max_tokens: int = 128
-    keywords: int = 6
-    chars: int = 140
-    seed: int = 1
-
-    def site_prompt(self, keywords: list[str], excerpts: list[str]) -> str:
-        # the longest excerpt carries the most of the site's top-weighted sentences
-        text = max(excerpts, key=len, default="")
-        if len(text) > self.chars:
-            text = text[:self.chars].rsplit(" ", 1)[0]
-        return f"Keywords: {', '.join(keywords[:self.keywords])}\nText: {text}"
 
 
 class CrawlJob:
@@ -69,7 +52,13 @@ class CrawlJob:
         A started ``agentcore.llm.Engine`` and the :class:`LLMTask` it answers per site (either
         None: sites get no LLM answer).
     max_pages:
-        Page agents a site spawns at most (same-site links of its home page, in page order).
+        Page agents a site spawns at most (links of its home page that ``follow`` allows, in
+        page order).
+    follow:
+        Which hosts a site's links may lead to (:class:`~agentcore.crawl.inputs.Follow` rules;
+        default the same site).
+    max_url_bytes:
+        Longer URLs fail with ``url_too_long`` before any request.
     fetch_config:
         ``agentcore.crawl.fetch.FetchConfig`` limits (concurrency, timeouts, sizes, redirects).
     resume:
@@ -78,7 +67,8 @@ class CrawlJob:
     """
 
     def __init__(self, store, run_id: str, *, engine=None, task: LLMTask | None = None,
-                 max_pages: int = 32, fetch_config=None, resume: bool = False, keywords: int = 8):
+                 max_pages: int = 32, fetch_config=None, resume: bool = False, keywords: int = 8,
+                 follow: Iterable[str] = ("same-site",), max_url_bytes: int = MAX_URL_BYTES):
         from agentcore.analyze import Corpus
 
         self.store = store
@@ -86,6 +76,13 @@ class CrawlJob:
         self.engine = engine if task is not None else None
         self.task = task if engine is not None else None
         self.max_pages = max_pages
+        self.follow = Follow(follow)
+        self.max_url_bytes = max_url_bytes
+        self.served: frozenset[str] | None = None  # hosts a folder input serves: links stay there
+        self.count_tokens, self.prompt_budget = (engine_budget(self.engine, self.task)
+                                                 if self.task is not None else (None, None))
+        if self.count_tokens is not None:
+            self.task.check_fits(self.count_tokens, self.prompt_budget)  # PromptTooLong: a bad job
         self.fetch_config = fetch_config
         self.fetcher = None
         self.stats: Counter = Counter()
@@ -124,7 +121,7 @@ class CrawlJob:
         links = batch_action(steps.links, max_batch=64, cores=1, name="links",
                              reads=["body", "ctype", "url", "host"], writes=["body", "title", "n_links"])
         prompt = batch_action(steps.prompt, max_batch=32, parallel=1, name="prompt", reads=["host"],
-                              writes=["n_ok", "prompt", "llm_t0"])
+                              writes=["n_ok", "prompt", "llm_t0", "fail_stage", "fail_detail"])
         extract = batch_action(steps.extract, max_batch=32, cores=1, name="extract",
                                reads=["body", "ctype", "url"],
                                writes=["body", "n_bytes", "text", "title", "fail_stage"])
@@ -171,8 +168,7 @@ class CrawlJob:
         task = self.task
 
         def build(swarm, aid):
-            return [{"role": "system", "content": task.system_prompt},
-                    {"role": "user", "content": swarm.data["prompt"][aid]}]
+            return swarm.data["prompt"][aid]  # the site's chat, fitted by the prompt step
 
         return external_action(
             LLMAction(self.engine, build, result_column="llm", json_schema=task.schema,
@@ -183,22 +179,27 @@ class CrawlJob:
 
     def swarm(self, home_urls) -> Swarm:
         """A swarm with one site agent per home URL not finished yet."""
-        from urllib.parse import urlsplit
-
-        todo = [u for u in home_urls if urlsplit(u).hostname not in self.done_sites]
+        todo = [u for u in home_urls if site_key(u) not in self.done_sites]
         self.stats["sites"] = len(home_urls)
-        return Swarm(self.spec(), rows={"url": todo, "host": [urlsplit(u).hostname for u in todo]},
+        return Swarm(self.spec(), rows={"url": todo, "host": [site_key(u) for u in todo]},
                      state="SITE_FETCH", workers=2, store=self.store, run_id=self.run_id,
                      budget=getattr(self.engine, "budget", None))
 
-    async def run(self, home_urls, *, hosts=None, progress=None, progress_interval=0.25):
-        """Crawl, analyse and store every site; returns the swarm's RunResult."""
+    async def run(self, home_urls, *, hosts=None, allowed_hosts=None, progress=None,
+                  progress_interval=0.25):
+        """Crawl, analyse and store every site; returns the swarm's RunResult.
+
+        ``hosts`` maps names to (ip, port) without DNS (the local web, a served folder, a
+        ``--resolve``); ``allowed_hosts``, when given, are the only hosts fetched (a folder's
+        sites), and links to any other host are not followed.
+        """
         from .fetch import FetchConfig, Fetcher
 
+        self.served = frozenset(h.lower() for h in allowed_hosts) if allowed_hosts else None
         swarm = self.swarm(home_urls)
         cfg = self.fetch_config or FetchConfig()
         self.t0 = time.monotonic()
-        async with Fetcher(cfg, static_hosts=hosts or {}) as fetcher:
+        async with Fetcher(cfg, static_hosts=hosts or {}, allowed_hosts=allowed_hosts) as fetcher:
             self.fetcher = fetcher
 
             def tick(sw):

@@ -2,9 +2,18 @@
 
 One builder per state (``page``, ``page_failure``, ``site``, ``site_failure``, ``llm_failure``);
 ``CrawlJob.spec`` hands each to its own ``store_action``, with the hook that counts it once durable.
+A failure's ``reason`` is always a short code (:func:`failure_code`); its sentence goes to ``detail``.
+
+>>> failure_code("prompt too long: prompt tokens + max_tokens exceed the 512-token context")[0]
+'prompt_too_long'
+>>> failure_code("links: KeyError: 'body'")
+('links_error', "links: KeyError: 'body'")
+>>> failure_code("http_404")
+('http_404', '')
 """
 from __future__ import annotations
 
+import re
 import time
 
 from .tables import Failure, Keyword, LLMResult, NearDup, Page, Site
@@ -21,6 +30,36 @@ SITE_READS = ("url", "host", "n_links", "n_ok", "title")
 LLM_READS = ("llm", "llm_t0")
 #: columns freed once an agent's rows are durable (the values live in the store from then on)
 FREED = ("keywords", "dups", "excerpt", "minhash", "fail_detail", "prompt", "llm")
+
+
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_FROM_EXCEPTION = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): ([A-Za-z_][A-Za-z0-9_.]*): ")
+#: sentences of the LLM engine and its action, by a phrase they contain
+_LLM_PHRASES = (("prompt too long", "prompt_too_long"), ("cut off at max_tokens", "answer_too_long"),
+                ("cancelled", "llm_cancelled"), ("not submitted", "llm_error"),
+                ("json", "llm_bad_answer"), ("schema", "llm_bad_answer"))
+
+
+def failure_code(reason: str) -> tuple[str, str]:
+    """(short code, sentence) of a failure reason: a code stays as it is (sentence ''); an
+    exception's ``action: Type: text`` becomes ``action_error``, ``timeout`` for timeouts; the
+    LLM's sentences get their own codes (``prompt_too_long``, ``llm_bad_answer``, ...)."""
+    reason = (reason or "").strip()
+    if not reason:
+        return "unknown", ""
+    if _CODE.fullmatch(reason):
+        return reason, ""
+    low = reason.lower()
+    m = _FROM_EXCEPTION.match(reason)
+    if m is not None:
+        if "timeout" in m.group(2).lower():
+            return "timeout", reason
+        name = re.sub(r"[^a-z0-9]+", "_", m.group(1).lower()).strip("_")[:30] or "action"
+        return f"{name}_error", reason
+    for phrase, code in _LLM_PHRASES:
+        if phrase in low:
+            return code, reason
+    return "error", reason
 
 
 class CrawlRows:
@@ -75,10 +114,14 @@ class CrawlRows:
         d = swarm.data
         host = d["host"][aid]
         reason = swarm.reason_of(aid) or "unknown"
+        code, sentence = failure_code(reason)
+        if code == "error" and kind == "llm":
+            code = "llm_error"
         stage = d["fail_stage"][aid] or ("llm" if kind == "llm" else
                                          reason.split(":")[0] if ":" in reason else "")
+        detail = d["fail_detail"][aid] or sentence
         return Failure(kind=kind, key=d["url"][aid] if kind == "page" else host, host=host,
-                       stage=stage, reason=reason, detail=str(d["fail_detail"][aid] or "")[:500],
+                       stage=stage[:40], reason=code, detail=str(detail)[:500],
                        attempts=d["fetch_attempts"][aid] or 1, at=time.time())
 
     def _site(self, swarm, aid: int, status: str) -> Site:
@@ -100,7 +143,7 @@ class CrawlRows:
 
     def page_failure_stored(self, swarm, aid: int) -> None:
         self.job.stats["pages_failed"] += 1
-        self.job.failures[swarm.reason_of(aid) or "unknown"] += 1
+        self.job.failures[failure_code(swarm.reason_of(aid))[0]] += 1
         self._free(swarm, aid)
 
     def site_stored(self, swarm, aid: int) -> None:
@@ -111,12 +154,12 @@ class CrawlRows:
 
     def site_failure_stored(self, swarm, aid: int) -> None:
         self.job.stats["sites_failed"] += 1
-        self.job.failures[swarm.reason_of(aid) or "unknown"] += 1
+        self.job.failures[failure_code(swarm.reason_of(aid))[0]] += 1
         self._free(swarm, aid)
 
     def llm_failure_stored(self, swarm, aid: int) -> None:
         self.job.stats["llm_failed"] += 1
-        self.job.failures[swarm.reason_of(aid) or "unknown"] += 1
+        self.job.failures[failure_code(swarm.reason_of(aid))[0]] += 1
         self._free(swarm, aid)
 
     @staticmethod

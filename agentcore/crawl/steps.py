@@ -2,16 +2,21 @@
 
 Each step reads and writes only the payload columns its state declares in ``CrawlJob.spec``;
 extraction and analysis run as whole batches on the worker threads (nogil kernels) with a core
-leased from the swarm's CPU budget (``cores=1`` on their actions).
+leased from the swarm's CPU budget (``cores=1`` on their actions). A step that fails an agent
+does it with a short code (``ActionError("url_too_long")``) and puts the sentence in the
+``fail_detail`` column.
 """
 from __future__ import annotations
 
 import base64
 import time
+from urllib.parse import urlsplit
 
 from agentcore.actions import ActionError
 
 from . import queries
+from .inputs import url_problem
+from .task import PromptTooLong
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,6 +32,11 @@ class CrawlSteps:
     async def fetch(self, swarm, aid):
         """Fetch one URL (a site's home page or a page); a failure keeps its stage and detail."""
         d = swarm.data
+        refused = url_problem(d["url"][aid], self.job.max_url_bytes)
+        if refused is not None:
+            d["fail_stage"][aid] = "input"
+            d["fail_detail"][aid] = refused[1]
+            raise ActionError(refused[0])
         res = await self.job.fetcher.fetch(d["url"][aid])
         if not res.ok:
             d["fail_stage"][aid] = "fetch"
@@ -41,18 +51,24 @@ class CrawlSteps:
         self.job.stats["bytes"] += len(res.body)
 
     def links(self, batch):
-        """Extract each site's home page and spawn one page agent per new same-site link."""
+        """Extract each site's home page and spawn one page agent per new link the job's
+        ``follow`` rules allow (for a served folder: only to the folder's own hosts)."""
         sw = batch.swarm
         d = sw.data
         docs = extract_pages(batch.get("body"), batch.get("ctype"), batch.get("url"))
-        done_pages, max_pages = self.job.done_pages, self.job.max_pages
+        job = self.job
+        done_pages, max_pages, served = job.done_pages, job.max_pages, job.served
         for a, doc in zip(batch.ids, docs):
             d["body"][a] = None
             host, home = d["host"][a], d["url"][a]
             d["title"][a] = doc.title
             links, seen = [], set()
-            for link in doc.links_internal:
+            for link in job.follow.pick(host, doc.links_internal, doc.links_external):
                 link = link.split("#", 1)[0]
+                if served is not None:
+                    link = served_link(link, served)
+                    if link is None:
+                        continue
                 if link in seen or link == home or link.endswith("/robots.txt"):
                     continue
                 seen.add(link)
@@ -85,7 +101,8 @@ class CrawlSteps:
         texts = batch.get("text")
         corpus = self.job.corpus
         docs = corpus.add_many(texts, keys=batch.get("url"))
-        excerpts = corpus.excerpts(texts, budget=280)
+        task = self.job.task
+        excerpts = corpus.excerpts(texts, budget=task.excerpt_chars if task is not None else 280)
         for a, doc, excerpt in zip(batch.ids, docs, excerpts):
             d["keywords"][a] = doc.keywords
             d["simhash"][a] = doc.simhash
@@ -96,19 +113,40 @@ class CrawlSteps:
             d["text"][a] = None
 
     def prompt(self, batch):
-        """Build each site's prompt from its durable pages (the same on a resumed run)."""
+        """Build each site's chat from its durable pages (the same on a resumed run), fitted to
+        the engine's context: the page text is trimmed, never the instructions."""
         job = self.job
         d = batch.swarm.data
+        task = job.task
         for j, a in enumerate(batch.ids):
             host = d["host"][a]
-            kws = queries.site_keywords(job.store, job.run_id, host, limit=8)
-            excerpts = [e for _, e in queries.site_excerpts(job.store, job.run_id, host) if e]
+            kws = queries.site_keywords(job.store, job.run_id, host,
+                                        limit=max(8, task.keywords if task else 0))
+            excerpts = [(u, e) for u, e in queries.site_excerpts(job.store, job.run_id, host) if e]
             d["n_ok"][a] = len(excerpts)
-            if host in job.llm_done or not kws or job.task is None:
+            if host in job.llm_done or not kws or task is None:
                 batch.set_outcome(j, "skip_llm")
                 continue
             d["llm_t0"][a] = time.monotonic()
-            d["prompt"][a] = job.task.site_prompt([k for k, _ in kws], excerpts)
+            try:
+                d["prompt"][a] = task.messages(host, [k for k, _ in kws], excerpts,
+                                               job.count_tokens, job.prompt_budget)
+            except PromptTooLong as exc:
+                d["fail_stage"][a] = "prompt"
+                d["fail_detail"][a] = str(exc)
+                batch.fail(j, "prompt_too_long")
+
+
+def served_link(url: str, served: frozenset[str]) -> str | None:
+    """``url`` as fetched from a served folder (``http://``: the folder is served without TLS),
+    or None when its host is not one of the folder's sites."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if (parts.hostname or "") not in served:
+        return None
+    return "http" + url[5:] if parts.scheme == "https" else url
 
 
 def extract_pages(bodies, ctypes, urls) -> list:

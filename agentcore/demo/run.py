@@ -1,4 +1,9 @@
-"""One demo run: serve the local web, run the crawl job with the demo's LLM task, write the report."""
+"""One run of a job end to end: serve or read its sites, run the crawl job into the store, report.
+
+``agentcore demo`` runs the demo's job file on the local web (:func:`execute`); ``agentcore job``
+runs a user's job file on a URL list, a folder of sites or the local web (:func:`execute_job`).
+Both go through :func:`run_once`.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -8,20 +13,88 @@ from pathlib import Path
 
 
 class DemoRun:
-    """What one demo run did: its run id, store location, wall time, counts and the pipeline."""
+    """What one run did: its run id, store location, wall time, counts and the pipeline."""
 
     def __init__(self, **kw):
         self.__dict__.update(kw)
 
 
 def execute(args, progress_factory=None) -> DemoRun | None:
-    """Serve the local web, run the pipeline into the store, write the report."""
-    from agentcore.crawl import queries
-    from agentcore.crawl.fetch import FetchConfig
-    from agentcore.store import open_store
+    """`agentcore demo`: the demo's job file (``demo.toml``) on the local web or ``--corpus``."""
+    from agentcore.crawl import inputs
+    from agentcore.demo.config import DEMO_JOB
 
     config = {"sites": args.sites, "pages": args.pages, "seed": args.seed, "corpus": args.corpus,
               "llm": not args.no_llm, "model": args.model}
+
+    def restore(saved):
+        for k in ("sites", "pages", "seed", "corpus"):
+            if k in saved:
+                setattr(args, k, saved[k])
+
+    def sites():
+        if args.corpus:
+            return inputs.corpus(args.corpus)
+        return inputs.local_web(args.sites, seed=args.seed, timeout=args.timeout)
+
+    def job():  # after restore(): a resumed run keeps its saved --pages
+        return DEMO_JOB.replace(max_pages=args.pages, concurrency=args.concurrency,
+                                per_host=args.per_host, delay=args.delay, timeout=args.timeout,
+                                slots=args.llm_slots, model=args.model or DEMO_JOB.model)
+
+    return run_once(job, sites, args, config, restore, progress_factory, "agentcore demo")
+
+
+def execute_job(job, args, progress_factory=None) -> DemoRun | None:
+    """`agentcore job`: ``job`` (a JobFile, flags applied) on ``--urls``, ``--corpus`` or
+    ``--local-web``; a resumed run reads its inputs from the run's saved config."""
+    from agentcore.crawl import inputs
+
+    config = {"job": job.path, "urls": None, "corpus": args.corpus, "local_web": args.local_web,
+              "seed": args.seed, "resolve": args.resolve, "llm": not args.no_llm}
+    if args.urls:
+        config["urls"] = inputs.read_lines(args.urls)
+
+    def restore(saved):
+        for k in ("urls", "corpus", "local_web", "seed", "resolve"):
+            if saved.get(k) is not None:
+                config[k] = saved[k]
+
+    def sites():
+        if config["urls"] is not None:
+            return inputs.url_list(config["urls"], resolve=parse_resolve(config["resolve"]))
+        if config["corpus"]:
+            return inputs.corpus(config["corpus"])
+        if config["local_web"]:
+            return inputs.local_web(config["local_web"], seed=config["seed"], timeout=job.timeout)
+        raise SystemExit("agentcore job: give the sites: --urls FILE (or - for stdin), "
+                         "--corpus DIR or --local-web N")
+
+    return run_once(lambda: job, sites, args, config, restore, progress_factory, "agentcore job")
+
+
+def parse_resolve(items) -> dict[str, tuple[str, int]]:
+    """``--resolve HOST=ADDR:PORT`` flags as a static host map (curl's --resolve)."""
+    out = {}
+    for item in items or ():
+        host, _, target = item.partition("=")
+        addr, _, port = target.rpartition(":")
+        if not host or not addr or not port.isdigit():
+            raise SystemExit(f"--resolve {item!r}: write it as HOST=ADDR:PORT, e.g. "
+                             "shop.test=127.0.0.1:8080")
+        out[host.lower()] = (addr.strip("[]"), int(port))
+    return out
+
+
+def run_once(make_job, make_sites, args, config, restore, progress_factory,
+            title) -> DemoRun | None:
+    """Open the store (a new run, or the latest unfinished one with ``args.resume``, whose saved
+    config ``restore`` reads back), then the job and its sites; start the engine, run the crawl
+    job, write the report."""
+    from agentcore.crawl import queries
+    from agentcore.crawl.job import CrawlJob
+    from agentcore.store import open_store
+
     store = open_store(args.db)
     where = args.db if "://" in args.db else str(Path(args.db).resolve())
     if args.resume:
@@ -31,39 +104,30 @@ def execute(args, progress_factory=None) -> DemoRun | None:
             store.close()
             return None
         run_id = prev.run_id
-        saved = prev.config or {}
-        for k in ("sites", "pages", "seed", "corpus"):
-            if k in saved:
-                setattr(args, k, saved[k])
+        restore(prev.config or {})
         print(f"resuming run {run_id} in {where}", file=sys.stderr)
     else:
         run_id = store.create_run(config)
         print(f"run {run_id}: results go to {where}", file=sys.stderr)
-
-    from agentcore.web.server import ProcessServer
-
-    # the local web in its own process: serving must not share this process's GIL
-    web = ProcessServer(n_sites=args.sites, seed=args.seed, corpus=args.corpus,
-                        slow_seconds=6 * args.timeout).start()
-    engine = None
+    sites = engine = None
     try:
+        job = make_job()
+        sites = make_sites()
+        for line in sites.skipped:
+            print(f"skipped {line}", file=sys.stderr)
         if not args.no_llm:
             from agentcore.llm import Engine
 
-            engine = Engine(args.model, n_slots=args.llm_slots)
-        from agentcore.crawl.job import CrawlJob
-        from agentcore.demo.config import DEMO_TASK
-
-        fetch_cfg = FetchConfig(global_limit=args.concurrency, per_host_limit=args.per_host,
-                                politeness_delay=args.delay, read_timeout=args.timeout,
-                                total_timeout=2 * args.timeout, connect_timeout=args.timeout)
-        pipe = CrawlJob(store, run_id, engine=engine, task=DEMO_TASK, max_pages=args.pages,
-                        fetch_config=fetch_cfg, resume=args.resume)
-        title = f"agentcore demo: {len(web.web.hosts)} sites"
-        progress = (progress_factory or _Quiet)(title, lambda: _extra_rows(pipe, engine))
+            engine = Engine(job.model, n_slots=job.slots, n_ctx_per_seq=job.context)
+        pipe = CrawlJob(store, run_id, engine=engine, task=job.task, max_pages=job.max_pages,
+                        fetch_config=job.fetch_config(), resume=args.resume, follow=job.follow,
+                        max_url_bytes=job.max_url_bytes)
+        heading = f"{title}: {len(sites.home_urls)} sites"
+        progress = (progress_factory or Quiet)(heading, lambda: extra_rows(pipe, engine))
         t0 = time.monotonic()
         with progress:
-            res = asyncio.run(pipe.run(web.web.home_urls(), hosts=web.host_map(),
+            res = asyncio.run(pipe.run(sites.home_urls, hosts=sites.static_hosts,
+                                       allowed_hosts=sites.allowed_hosts,
                                        progress=progress.update, progress_interval=0.25))
         wall = time.monotonic() - t0
         stats = dict(pipe.stats)
@@ -75,16 +139,17 @@ def execute(args, progress_factory=None) -> DemoRun | None:
         return DemoRun(run_id=run_id, where=where, wall=wall, result=res, stats=stats,
                        counts=queries.counts(store, run_id),
                        failure_reasons=queries.failure_reasons(store, run_id),
-                       report=_report(store, run_id, pipe, args.report, wall), pipeline=pipe,
+                       report=write(store, run_id, pipe, args.report, wall), pipeline=pipe,
                        progress=progress)
     finally:
-        web.stop()
+        if sites is not None:
+            sites.stop()
         if engine is not None:
             engine.close()
         store.close()
 
 
-class _Quiet:
+class Quiet:
     """A progress display that shows nothing (for the bench command)."""
 
     def __init__(self, *a):
@@ -103,7 +168,7 @@ class _Quiet:
         pass
 
 
-def _extra_rows(pipe, engine) -> list[tuple[str, str]]:
+def extra_rows(pipe, engine) -> list[tuple[str, str]]:
     s = pipe.stats
     el = max(1e-6, time.monotonic() - pipe.t0)
     rows = [("pages/s", f"{s['pages_ok'] / el:.0f}"), ("pages ok / failed",
@@ -117,7 +182,7 @@ def _extra_rows(pipe, engine) -> list[tuple[str, str]]:
     return rows
 
 
-def _report(store, run_id, pipe, path, wall) -> Path:
+def write(store, run_id, pipe, path, wall) -> Path:
     from agentcore.demo.report import report_from_store, write_report
 
     data = report_from_store(store, run_id, pipe.timeline, wall_time_s=wall)

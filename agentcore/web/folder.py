@@ -4,21 +4,55 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections import Counter
 
 from agentcore.web.replies import Reply, not_found
 from agentcore.web.truth import Page, Site, site_host
 
 
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+def folder_host(name: str) -> str | None:
+    """The host name a site folder is served under: its own name (lower case, IDNA for
+    non-ASCII names such as ``straße.de``), or None when the name is no host name."""
+    name = name.strip().lower().rstrip(".")
+    try:
+        ascii_name = name if name.isascii() else idna_host(name)
+    except UnicodeError:
+        return None
+    if len(ascii_name) > 253 or not _HOST.fullmatch(ascii_name):
+        return None
+    # an IP literal would be dialled directly, past the static host map, onto the real network
+    return None if ascii_name.rsplit(".", 1)[-1].isdigit() else ascii_name
+
+
+def idna_host(name: str) -> str:
+    """A non-ASCII host name as yarl (and so the crawler) writes it: IDNA 2008 when the idna
+    package is there (``straße.de`` -> ``xn--strae-oqa.de``), else Python's IDNA 2003."""
+    try:
+        import idna
+    except ImportError:
+        return name.encode("idna").decode("ascii")
+    try:
+        return idna.encode(name, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise UnicodeError(str(exc)) from None
+
+
 class CorpusWeb:
-    """Serve a folder of HTML files as sites: each subfolder is a site, and loose files at the
-    top are grouped `group_size` to a site. Every page is "ok" in the ground truth."""
+    """Serve a folder of HTML files as sites: each subfolder is a site served under its own name
+    as the host (``www.example.com/`` -> ``http://www.example.com/``), and loose files at the top
+    are grouped `group_size` to a site. A subfolder whose name is no host name, and each group of
+    loose files, is served as ``site-NNNN.test``. Every page is "ok" in the ground truth."""
 
     def __init__(self, root: str, group_size: int = 20):
         if not os.path.isdir(root):
             raise FileNotFoundError(f"--corpus {root!r} is not a folder of HTML files")
         self.root = os.path.abspath(root)
-        groups: list[tuple[str, list[str]]] = []
+        groups: list[tuple[str, list[str], str | None]] = []
         loose = []
         for entry in sorted(os.scandir(self.root), key=lambda e: e.name):
             if entry.is_dir():
@@ -28,18 +62,20 @@ class CorpusWeb:
                     if f.lower().endswith((".html", ".htm"))
                 )
                 if files:
-                    groups.append((entry.path, files))
+                    groups.append((entry.path, files, folder_host(entry.name)))
             elif entry.name.lower().endswith((".html", ".htm")):
                 loose.append(entry.name)
         for k in range(0, len(loose), group_size):
-            groups.append((self.root, loose[k : k + group_size]))
+            groups.append((self.root, loose[k : k + group_size], None))
         if not groups:
             raise FileNotFoundError(f"no .html files under {self.root}")
         width = max(4, len(str(len(groups) - 1)))
         self.sites = []
         self._files: dict[str, tuple[str, dict[str, str]]] = {}
-        for i, (folder, files) in enumerate(groups):
-            host = f"site-{i:0{width}d}.test"
+        named = Counter(name for _, _, name in groups if name)
+        for i, (folder, files, name) in enumerate(groups):
+            # a name two folders share (``A.com`` and ``a.com``) belongs to neither
+            host = name if name and named[name] == 1 else f"site-{i:0{width}d}.test"
             paths = {"/" + f.replace(os.sep, "/"): os.path.join(folder, f) for f in files}
             self.sites.append(Site(i, host, len(paths), has_robots=True))
             self._files[host] = (folder, paths)
