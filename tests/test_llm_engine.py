@@ -271,9 +271,9 @@ def test_swarm_of_agents_uses_the_engine(engine):
                 "max_tokens": 16}
 
     spec = AgentSpec(
-        [State("SUMMARIZE", llm_action(engine, build, max_tokens=12), on_ok="CLASSIFY"),
-         State("CLASSIFY", llm_action(engine, classify, result_column="kind"), on_ok="DONE")],
-        start="SUMMARIZE",
+        [State("SUMMARIZE", llm_action(engine, build, max_tokens=12, reads=["text"]), on_ok="CLASSIFY"),
+         State("CLASSIFY", llm_action(engine, classify, result_column="kind", reads=["text"]), on_ok="DONE")],
+        start="SUMMARIZE", inputs=["text"],
     )
     swarm = Swarm(spec, rows={"text": texts})
     res = swarm.run()

@@ -6,8 +6,8 @@
 >>> engine = Engine()                                                    # doctest: +SKIP
 >>> ask = llm_action(engine, lambda swarm, aid: [
 ...     {"role": "system", "content": "Name the topic in three words."},
-...     {"role": "user", "content": swarm.data["text"][aid]}], max_tokens=12)
->>> spec = AgentSpec([State("SUMMARIZE", ask, on_ok="DONE")])
+...     {"role": "user", "content": swarm.data["text"][aid]}], max_tokens=12, reads=["text"])
+>>> spec = AgentSpec([State("SUMMARIZE", ask, on_ok="DONE")], inputs=["text"])
 >>> swarm = Swarm(spec, rows={"text": pages})                           # doctest: +SKIP
 >>> swarm.run(); swarm.data["llm"][0].text                             # doctest: +SKIP
 
@@ -21,7 +21,7 @@ long, invalid JSON, cancelled) becomes that agent's error, which the state's ret
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 
 class LLMAction:
@@ -35,7 +35,10 @@ class LLMAction:
         ``build(swarm, agent_id)`` returns the request: chat messages (list), a prompt (str), or a
         dict of :meth:`Engine.submit` keyword arguments (with ``messages`` or ``prompt``).
     result_column:
-        Payload column that receives each agent's :class:`Result` (None: do not store).
+        Payload column that receives each agent's :class:`Result` (None: do not store); the
+        action declares it as written.
+    reads:
+        Payload columns ``build`` reads (declared to the spec, which checks they exist).
     outcome:
         Optional ``outcome(result) -> str | None`` run on success to pick a named transition.
     **submit_kwargs:
@@ -43,10 +46,13 @@ class LLMAction:
     """
 
     def __init__(self, engine, build: Callable[[Any, int], Any], *, result_column: str | None = "llm",
-                 outcome: Callable[[Any], str | None] | None = None, **submit_kwargs):
+                 outcome: Callable[[Any], str | None] | None = None, reads: Iterable[str] = (),
+                 **submit_kwargs):
         self.engine = engine
         self.build = build
         self.result_column = result_column
+        self.reads = tuple(reads)
+        self.writes = (result_column,) if result_column else ()
         self.outcome = outcome
         self.submit_kwargs = submit_kwargs
 
