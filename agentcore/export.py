@@ -183,6 +183,9 @@ def run(args) -> int:
     except (LookupError, ValueError, ImportError) as exc:
         print(f"agentcore export: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `| head` closed stdout: stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     if path is not None:
         print(f"{n:,d} {args.table} rows -> {path}", file=sys.stderr)
     return 0

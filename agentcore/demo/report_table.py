@@ -103,13 +103,15 @@ def _answered(a: SiteAnswer) -> bool:
 
 def _row(a: SiteAnswer, detail_chars: int) -> str:
     host = f'<td class="host" title="{html.escape(a.url)}">{html.escape(a.host)}</td>'
-    pages = f'<td class="num">{a.n_pages:,}</td>'
+    pages = f'<td class="num" title="{a.n_failed:,} failed">{a.n_pages:,}</td>'
     if _answered(a):
         return (f'<tr data-f="cat:{html.escape(a.category)}">{host}<td>{html.escape(a.category)}'
                 f"</td>{pages}<td>{html.escape(a.summary)}</td></tr>")
     if a.status == "ok":  # finished without an LLM answer (none asked, or no page to ask about)
         return (f'<tr data-f="{NO_ANSWER}">{host}<td><span class="badge quiet">no answer</span>'
-                f'</td>{pages}<td class="empty">no LLM answer recorded</td></tr>')
+                f'</td>{pages}<td><span class="empty">no LLM answer recorded</span>'
+                + (f' <span class="detail">· {html.escape(a.title)}</span>' if a.title else "")
+                + "</td></tr>")
     detail = a.detail if len(a.detail) <= detail_chars else a.detail[:detail_chars - 1] + "…"
     code = a.reason or "unknown"
     why = (f'<code class="reason" title="{html.escape(a.detail or code)}">{html.escape(code)}</code>'
