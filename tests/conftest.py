@@ -8,6 +8,8 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))  # so tests can `import pg`
+# A missing or broken build must fail the tests, never pass them as the pure twin (kernels.pick).
+os.environ.setdefault("AGENTCORE_REQUIRE_EXTENSIONS", "1")
 
 
 # ------------------------------------------------------------------ kernels: compiled and pure twins
