@@ -10,6 +10,7 @@ import pytest
 
 from agentcore import analyze
 from agentcore.kernels import similarity_py, textops_py
+from agentcore.analyze import stopwords as analyze_stopwords
 from agentcore.kernels.textops import STOPWORDS
 
 SHARED = Path(os.environ.get("AGENTCORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
@@ -47,7 +48,7 @@ def test_keywords_are_real_content_words(impl, articles):
         weights = [w for _, w in d.keywords]
         assert weights == sorted(weights, reverse=True)
         for w, _ in d.keywords:
-            assert w not in STOPWORDS
+            assert w not in STOPWORDS and w not in analyze_stopwords.STOPWORDS
             assert len(w) >= 2 and not w.isdigit()
     assert all(len(d.keywords) == 8 for d in docs if d.n_tokens > 100)
 
@@ -105,18 +106,30 @@ def test_one_thread_and_two_threads_agree(impl, articles):
            [(d.keywords, d.simhash, d.duplicates) for d in two]
 
 
-def test_document_frequencies_are_incremental(impl, articles):
-    whole = analyze.Corpus(kernels=impl)
-    whole.add_many(articles[:50])
+def test_keywords_are_each_pages_own(impl, articles):
+    # a page's keywords are the same alone, after other pages, or in one batch with them
     parts = analyze.Corpus(kernels=impl)
-    parts.add_many(articles[:20])
-    n_the = parts.df("the")
-    parts.add_many(articles[20:50])
-    assert parts.n_docs == whole.n_docs == 50
-    for word in ("the", "Depot", "percent", "video", "zzzunseen"):
-        assert parts.df(word) == whole.df(word)
-    assert 0 < n_the < parts.df("the") <= 50
-    assert parts.df("zzzunseen") == 0 and parts.idf("zzzunseen") > parts.idf("the")
+    got = parts.add_many(articles[:20]) + parts.add_many(articles[20:50])
+    for a, d in zip(articles[:50], got):
+        assert d.keywords == analyze.analyze(a, kernels=impl).keywords
+    # weights are 1 + ln(count) in multiples of 1/4096, so a site's sums are exact in any order
+    for d in got:
+        for _, w in d.keywords:
+            assert w * 4096 == int(w * 4096) and w >= 1.0
+
+
+def test_function_words_of_other_languages_are_no_keywords(impl):
+    pages = {"de": "Die Stadt und der Fluss: die Brücke über den Fluss ist für die Stadt neu, "
+                   "und die Brücke hat der Rat der Stadt gebaut.",
+             "fr": "Les députés et les sénateurs ont voté la loi sur le renseignement ; la loi "
+                   "donne aux services des pouvoirs de surveillance.",
+             "es": "El gobierno de la provincia y los mapuches: el conflicto por las tierras de "
+                   "la provincia sigue en los tribunales."}
+    want = {"de": "stadt", "fr": "loi", "es": "provincia"}     # each page's most repeated word
+    for lang, text in pages.items():
+        words = [w for w, _ in analyze.analyze(text, keywords=3, kernels=impl).keywords]
+        assert words[0] == want[lang] and len(words) == 3, (lang, words)
+        assert not set(words) & analyze_stopwords.STOPWORDS, (lang, words)
 
 
 def test_single_document_and_empty_inputs(impl):

@@ -1,5 +1,5 @@
-"""The incremental corpus: each batch of pages is tokenized, weighed against every page before it
-for keywords, signed, and checked against the near-duplicate index."""
+"""The corpus: each batch of pages is tokenized, given its own keywords and signatures, and checked
+against the near-duplicate index of every page before it."""
 from __future__ import annotations
 
 import threading
@@ -8,11 +8,11 @@ from typing import Any, Sequence
 
 from agentcore.analyze.excerpts import check_prompt_args, select_sentences
 from agentcore.analyze.inputs import TEXT_TYPES, check_texts, check_threads
-from agentcore.analyze.keywords import DocFrequencies, idf, top_keywords
+from agentcore.analyze.keywords import top_keywords
 from agentcore.analyze.neardup import NearDupIndex, near_duplicates, signatures
 from agentcore.analyze.tokens import tokenize
 from agentcore.kernels import IMPLS, twin
-from agentcore.kernels.pool import map_threads, shared_pool
+from agentcore.kernels.pool import map_threads
 
 __all__ = ["Corpus", "DocAnalysis", "analyze", "analyze_many", "prompt_sentences"]
 
@@ -24,7 +24,7 @@ class DocAnalysis:
     index: int                              # position in the corpus (order of arrival)
     key: Any                                # the caller's key (url, agent id), else ``index``
     n_tokens: int
-    keywords: list                          # [(word, tf-idf weight)], heaviest first
+    keywords: list                          # [(word, 1 + ln count)], heaviest first
     simhash: int                            # 64-bit SimHash over log-tf weighted words
     minhash: Any = field(repr=False)        # numpy uint32 signature (``num_perm`` slots)
     duplicates: list = field(default_factory=list)  # [(key, est. Jaccard)] of earlier near-dups
@@ -48,7 +48,12 @@ def _slices(texts: list, parts: int) -> list:
 
 
 class Corpus:
-    """Pages seen so far: hashed document frequencies and a near-duplicate (MinHash LSH) index.
+    """Pages seen so far, in a near-duplicate (MinHash LSH) index.
+
+    What a page gets does not depend on which pages came before it: its keywords and excerpt come
+    from its own text, its signatures from its own tokens, and the near-duplicate pairs found over
+    all pages are the same set whatever order they were added in (each pair is reported once,
+    by the page added second).
 
     Parameters
     ----------
@@ -59,13 +64,16 @@ class Corpus:
         of about 0.4) and the token n-gram length of the shingles.
     threshold : float
         Estimated Jaccard at or above which two pages count as near-duplicates.
-    df_bits : int
-        The document-frequency table has ``2**df_bits`` hashed slots (4 bytes each).
     threads : int
         Default worker threads for :meth:`add_many` (kernels run without the GIL).
     kernels : str or None
         ``"compiled"``, ``"pure"`` (the pure-Python twins) or None: what the environment switch
         picks (``agentcore.kernels.twin``; compiled unless AGENTCORE_NO_EXTENSIONS=1).
+
+    max_bucket : int
+        Only for :meth:`near_duplicates` (the batch pass): LSH buckets larger than this pair each
+        page with the bucket's first only. The incremental index compares a page with every
+        page it shares a bucket with, so that what it finds does not depend on arrival order.
 
     Thread-safe: concurrent :meth:`add_many` calls serialise only their short bookkeeping.
     The LSH index keeps ``bands`` dict entries per page, fine for hundreds of thousands of pages;
@@ -73,7 +81,7 @@ class Corpus:
     """
 
     def __init__(self, *, keywords: int = 10, num_perm: int = 128, bands: int = 32,
-                 shingle: int = 3, threshold: float = 0.5, df_bits: int = 20, threads: int = 2,
+                 shingle: int = 3, threshold: float = 0.5, threads: int = 2,
                  max_bucket: int = 64, seed: int = 1, kernels: str | None = None):
         if not isinstance(keywords, int) or keywords < 0:
             raise TypeError(f"keywords must be an int >= 0, got {keywords!r}")
@@ -83,8 +91,6 @@ class Corpus:
             raise ValueError(f"shingle must be >= 1, got {shingle}")
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-        if not 8 <= df_bits <= 30:
-            raise ValueError(f"df_bits must be in 8..30, got {df_bits}")
         if kernels is not None and kernels not in IMPLS:
             raise ValueError(f"kernels must be 'compiled', 'pure' or None, got {kernels!r}")
         self.kernels = kernels
@@ -93,14 +99,12 @@ class Corpus:
         self.bands = bands
         self.shingle = shingle
         self.threshold = threshold
-        self.df_bits = df_bits
         self.threads = check_threads(threads)
         self.max_bucket = max_bucket
         self.seed = seed
         self.n_docs = 0
         self.keys: list = []
-        self.frequencies = DocFrequencies(df_bits)
-        self.index = NearDupIndex(num_perm, threshold, max_bucket)
+        self.index = NearDupIndex(num_perm, threshold)
         self._lock = threading.Lock()
         self._twins = None
 
@@ -121,16 +125,6 @@ class Corpus:
             self._twins = (twin("textops", self.kernels), twin("similarity", self.kernels))
         return self._twins
 
-    # -- document frequencies ------------------------------------------------------------------
-
-    def df(self, word: str) -> int:
-        """In how many pages ``word`` (normalised like the tokenizer does) occurred."""
-        return self.frequencies.of_word(self.textops, self.similarity, word)
-
-    def idf(self, word: str) -> float:
-        """Smoothed inverse document frequency ``ln((1 + N) / (1 + df)) + 1`` of ``word``."""
-        return idf(self.n_docs, self.df(word))
-
     # -- pages ---------------------------------------------------------------------------------
 
     def add(self, text, *, key=None) -> DocAnalysis:
@@ -143,10 +137,10 @@ class Corpus:
                  threads: int | None = None) -> list:
         """Analyse many pages on ``threads`` GIL-free threads and remember them.
 
-        Returns one :class:`DocAnalysis` per text, in order. Pages of one call count toward each
-        other's document frequencies, and a page's ``duplicates`` lists earlier pages (this call
-        included) whose estimated Jaccard reaches ``threshold``. Empty pages get no keywords and
-        never match.
+        Returns one :class:`DocAnalysis` per text, in order. A page's keywords come from its own
+        term counts only, and its ``duplicates`` lists the earlier pages (this call included)
+        whose estimated Jaccard reaches ``threshold``: over all pages, the pairs are the same set
+        in any order of arrival. Empty pages get no keywords and never match.
         """
         texts = check_texts(texts)
         threads = self.threads if threads is None else check_threads(threads)
@@ -160,48 +154,36 @@ class Corpus:
 
         textops, sim = self._kernel_modules()
 
-        def tokens_and_signatures(bounds):
+        def analyse(bounds):
             a, b = bounds
             tokens = tokenize(textops, sim, texts[a:b])
             sigs, bkeys, simhash = signatures(sim, tokens, num_perm=self.num_perm,
                                               shingle=self.shingle, seed=self.seed,
                                               bands=self.bands)
-            return tokens, sigs, bkeys, simhash
+            return (sigs, bkeys, simhash, np.diff(tokens.offs),
+                    top_keywords(textops, sim, tokens, self.keywords))
 
-        chunks = map_threads(tokens_and_signatures, _slices(texts, threads), threads)
+        chunks = map_threads(analyse, _slices(texts, threads), threads)
+        sigs = np.concatenate([c[0] for c in chunks])
+        bkeys = np.concatenate([c[1] for c in chunks])
+        hashes = np.concatenate([c[2] for c in chunks])
+        n_tokens = np.concatenate([c[3] for c in chunks])
+        kws = [kw for c in chunks for kw in c[4]]
         with self._lock:
-            table = self.frequencies.table
-            for tokens, *_ in chunks:
-                sim.df_add(table, tokens.uids)
             base = self.n_docs
             self.n_docs += len(texts)
-            n_docs = self.n_docs
             self.keys.extend(keys if keys is not None else range(base, base + len(texts)))
-
-        def keywords(chunk):
-            return top_keywords(sim, chunk[0], table, n_docs, self.keywords)
-
-        # Keywords run on the pool while this thread updates the LSH index (Python, GIL-bound):
-        # the index needs only the signatures, so the two overlap.
-        pending = ([shared_pool(threads).submit(keywords, c) for c in chunks]
-                   if threads > 1 and len(chunks) > 1 else None)
-        sigs = np.concatenate([c[1] for c in chunks])
-        bkeys = np.concatenate([c[2] for c in chunks])
-        hashes = np.concatenate([c[3] for c in chunks])
-        n_tokens = np.concatenate([np.diff(c[0].offs) for c in chunks])
-        with self._lock:
             dups = self.index.add(base, sigs, hashes, bkeys, n_tokens, self.keys)
-        kws = [f.result() for f in pending] if pending else [keywords(c) for c in chunks]
-        flat_kw = [kw for part in kws for kw in part]
-        return [DocAnalysis(index=base + t, key=self.keys[base + t], n_tokens=int(n_tokens[t]),
-                            keywords=flat_kw[t], simhash=int(hashes[t]), minhash=sigs[t],
+            keys = self.keys[base:base + len(texts)]
+        return [DocAnalysis(index=base + t, key=keys[t], n_tokens=int(n_tokens[t]),
+                            keywords=kws[t], simhash=int(hashes[t]), minhash=sigs[t],
                             duplicates=dups[t])
                 for t in range(len(texts))]
 
     def restore(self, keys: Sequence, minhashes, simhashes, n_tokens) -> None:
         """Put pages analysed earlier (e.g. before a crash) back into the near-duplicate index from
-        their stored signatures, so later pages still find them. Document frequencies are not
-        restored: keyword weights of later pages see only the pages added in this process."""
+        their stored signatures, so later pages still find them (nothing else about a page
+        depends on the pages before it)."""
         import numpy as np
 
         keys = list(keys)
@@ -225,18 +207,6 @@ class Corpus:
                                threshold=self.threshold if threshold is None else threshold,
                                bands=self.bands, max_bucket=self.max_bucket, kernels=self.kernels)
 
-    def count_only(self, texts: Sequence) -> None:
-        """Add ``texts`` to the document frequencies only (no signatures, no index, no keys)."""
-        import numpy as np
-
-        texts = check_texts(texts)
-        textops, sim = self._kernel_modules()
-        ids, offs, _, _, _ = textops.tokenize_batch(texts, spans=False)
-        uids, _, _, _ = sim.doc_counts(np.frombuffer(ids, np.uint64), np.frombuffer(offs, np.int64))
-        with self._lock:
-            sim.df_add(self.frequencies.table, uids)
-            self.n_docs += len(texts)
-
     # -- prompts -------------------------------------------------------------------------------
 
     def prompt_sentences(self, texts: Sequence, budget: int = 1200, mode: str = "top",
@@ -244,9 +214,10 @@ class Corpus:
         """Sentences of ``texts`` (one site's pages) that fit ``budget`` characters when joined by
         ``sep``, in page and reading order.
 
-        ``mode="top"`` keeps the sentences with the highest TF-IDF weight per token (IDF from this
-        corpus; the site's own term counts), skipping repeats across pages, rewordings of a chosen
-        sentence and sentences shorter than ``min_chars``; ``mode="lead"`` takes each page's
+        ``mode="top"`` keeps the sentences with the highest TF-IDF weight per token (term counts
+        and IDF from ``texts`` alone, the site's own pages: a word on every page weighs less than
+        one on a few), skipping repeats across pages, rewordings of a chosen sentence and
+        sentences shorter than ``min_chars``; ``mode="lead"`` takes each page's
         first sentence, then each page's second, and so on. A first sentence longer than the
         budget is cut at a word boundary.
         """
@@ -286,16 +257,14 @@ def analyze_many(texts: Sequence, *, threads: int = 2, keywords: int = 10, keys=
 
 
 def analyze(text, *, keywords: int = 10, kernels: str | None = None) -> DocAnalysis:
-    """Analyse one text on its own (IDF is flat, so keywords rank by term frequency)."""
+    """Analyse one text on its own (what a corpus gives it too: keywords are its own)."""
     return Corpus(keywords=keywords, threads=1, kernels=kernels).add(text)
 
 
 def prompt_sentences(texts: Sequence, *, budget: int = 1200, mode: str = "top",
                      corpus: Corpus | None = None, kernels: str | None = None) -> list:
-    """The most informative sentences of ``texts`` within ``budget`` characters (see
-    :meth:`Corpus.prompt_sentences`). Without ``corpus``, IDF comes from ``texts`` themselves."""
+    """The most informative sentences of ``texts`` (one site's pages) within ``budget``
+    characters (see :meth:`Corpus.prompt_sentences`; IDF comes from ``texts`` themselves)."""
     if corpus is None:
-        texts = check_texts(texts)
         corpus = Corpus(keywords=0, threads=1, kernels=kernels)
-        corpus.count_only(texts)
     return corpus.prompt_sentences(texts, budget=budget, mode=mode)

@@ -1,12 +1,15 @@
 """Prompt sentences and excerpts: the most informative sentences of a site or a page in a budget.
 
-A sentence scores the TF-IDF weight of its content words (IDF from the corpus, term counts from
-its own site) over ``sqrt(words + 1)``; :func:`select_sentences` takes the best that fit, skipping
+A sentence scores the TF-IDF weight of its content words (term counts and IDF from its own site's
+pages, nothing else: the same site gives the same sentences in any crawl) over
+``sqrt(words + 1)``; :func:`select_sentences` takes the best that fit, skipping
 repeats, rewordings and short fragments, and hands them back in reading order.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from agentcore.analyze.keywords import content_terms, term_weights
 
 if TYPE_CHECKING:
     from agentcore.analyze.corpus import Corpus
@@ -66,14 +69,15 @@ def select_sentences(corpus: "Corpus", sites: list, budget: int, mode: str, min_
     out = [[] for _ in sites]
     if not sents:
         return out
-    score, bags = score_sentences(corpus, sents, group, len(sites))
+    group = np.asarray(group, np.int64)
+    score, bags = score_sentences(corpus, sents, group, page, len(sites))
     # One sort for all sites: by site, then best first (top) or round-robin over pages (lead).
     if mode == "lead":
         order = np.lexsort((page, pos, group))
     else:
-        order = np.lexsort((np.arange(len(sents)), -np.asarray(score), group))
+        order = np.lexsort((np.arange(len(sents)), -score, group))
     order = order.tolist()
-    cuts = np.searchsorted(np.asarray(group)[order], np.arange(len(sites) + 1)).tolist()
+    cuts = np.searchsorted(group[order], np.arange(len(sites) + 1)).tolist()
     gap = len(sep)
     for g in range(len(sites)):
         ranked = order[cuts[g]:cuts[g + 1]]
@@ -103,9 +107,15 @@ def select_sentences(corpus: "Corpus", sites: list, budget: int, mode: str, min_
     return out
 
 
-def score_sentences(corpus: "Corpus", sentences: list, group: list, n_groups: int) -> tuple:
-    """Each sentence's score (TF-IDF of its content words over sqrt(words + 1); term frequency
-    counted over its whole group) and the sets of its content-word ids."""
+def score_sentences(corpus: "Corpus", sentences: list, group, page: list,
+                    n_groups: int) -> tuple:
+    """Each sentence's score (a float64 array) and the sets of its content-word ids.
+
+    The score is the TF-IDF weight of its content words over sqrt(words + 1): term frequency
+    counted over its whole group (site), IDF ``ln((1 + pages) / (1 + df)) + 1`` over the group's
+    pages (``page``: the sentence's page within its group), so a one-page group weighs by term
+    frequency alone.
+    """
     import numpy as np
 
     textops, sim = corpus.textops, corpus.similarity
@@ -114,14 +124,36 @@ def score_sentences(corpus: "Corpus", sentences: list, group: list, n_groups: in
     offs = np.frombuffer(offs, np.int64)
     flags = np.frombuffer(flags, np.uint8)
     uids, counts, first, uoff = sim.doc_counts(ids, offs)
-    content = flags[first] == 0
     # Group-level term counts: the sentences of a group are contiguous, so each group is one
     # "document" over the same token ids; ``inverse`` maps tokens to their group entry.
-    bounds = np.searchsorted(np.asarray(group, np.int64), np.arange(n_groups + 1))
-    guids, gcounts, _, _, ginv = sim.doc_counts(ids, offs[bounds], inverse=True)
-    gw = sim.tfidf(gcounts, sim.df_lookup(corpus.frequencies.table, guids), corpus.n_docs)
-    w = gw[ginv[first]] * content
+    group = np.asarray(group, np.int64)
+    bounds = np.searchsorted(group, np.arange(n_groups + 1))
+    guids, gcounts, gfirst, guoff, ginv = sim.doc_counts(ids, offs[bounds], inverse=True)
+    gcontent = content_terms(textops, flags, guids, gfirst)
+    gw = term_weights(gcounts) * gcontent
+    if any(page):       # some site has a second page: weigh by the site's own IDF
+        gw *= _site_idf(np, group, np.asarray(page, np.int64), offs, ginv, guoff, n_groups)
+    entry = ginv[first]
+    w = gw[entry]
+    content = gcontent[entry]
     sent = np.repeat(np.arange(len(sentences)), np.diff(uoff))
     score = np.bincount(sent, weights=w, minlength=len(sentences))
-    score = np.round(score / np.sqrt(np.diff(offs) + 1.0), 9).tolist()
+    score = np.round(score / np.sqrt(np.diff(offs) + 1.0), 9)
     return score, _Bags(np, uids, content, uoff)
+
+
+def _site_idf(np, group, page, offs, ginv, guoff, n_groups):
+    """Per group entry (a site's distinct word): ``ln((1 + pages) / (1 + df)) + 1`` over its
+    site's pages."""
+    n_entries = guoff[-1]
+    # a "page" is a run of sentences with the same (group, page): sentences arrive in that order
+    new = np.ones(group.size, bool)
+    new[1:] = (group[1:] != group[:-1]) | (page[1:] != page[:-1])
+    pages = np.bincount(group[new], minlength=n_groups)
+    doc = np.cumsum(new) - 1
+    n_docs = int(doc[-1]) + 1
+    tok_doc = np.repeat(doc, np.diff(offs))
+    seen = np.unique(ginv * n_docs + tok_doc)           # each (word, page) once
+    df = np.bincount(seen // n_docs, minlength=n_entries)
+    n = np.repeat(pages, np.diff(guoff))
+    return np.log((1.0 + n) / (1.0 + df)) + 1.0

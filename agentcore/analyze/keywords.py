@@ -1,60 +1,44 @@
-"""Keyword weighting: hashed document frequencies and each page's heaviest TF-IDF words."""
+"""Keyword weighting: each page's heaviest words by their own term frequency, nothing else.
+
+A keyword's weight is ``1 + ln(count)`` (sublinear term frequency) in the page itself, rounded to
+1/4096: it does not depend on any other page, so a crawl gives every page the same keywords
+whatever order its pages arrive in, and sums of weights (a site's keywords) are exact in any
+order. Stopwords (the tokenizer's English ones and :mod:`agentcore.analyze.stopwords`) and tokens
+flagged as no keyword are never chosen.
+"""
 from __future__ import annotations
 
-import math
-import threading
-
+from agentcore.analyze.stopwords import is_stop
 from agentcore.analyze.tokens import Tokens
 
-__all__ = ["DocFrequencies", "idf", "top_keywords"]
+__all__ = ["WEIGHT_STEP", "term_weights", "content_terms", "top_keywords"]
+
+#: Weights are multiples of this (the kernels' top-k compares them in these units): a sum of
+#: them is exact in float64, so SQL's SUM gives the same total in any row order.
+WEIGHT_STEP = 1.0 / 4096
 
 
-class DocFrequencies:
-    """In how many pages each word occurred: ``2**bits`` hashed int32 slots (4 bytes each).
+def term_weights(counts):
+    """``1 + ln(count)`` per distinct term, rounded to :data:`WEIGHT_STEP` (float64 array)."""
+    import numpy as np
 
-    The table is made on first use, so a corpus that is never fed costs no memory.
-    """
-
-    def __init__(self, bits: int):
-        self.bits = bits
-        self._table = None
-        self._lock = threading.Lock()
-
-    @property
-    def table(self):
-        """The numpy int32 table (the kernels' ``df_add`` / ``df_lookup`` read and write it)."""
-        if self._table is None:
-            with self._lock:    # two first callers must not make two tables
-                if self._table is None:
-                    import numpy as np
-
-                    self._table = np.zeros(1 << self.bits, np.int32)
-        return self._table
-
-    def of_word(self, textops, similarity, word: str) -> int:
-        """In how many pages ``word`` (normalised like the tokenizer does) occurred."""
-        import numpy as np
-
-        h = textops.hash_word(word)
-        if not h:
-            return 0
-        return int(similarity.df_lookup(self.table, np.array([h], np.uint64))[0])
+    w = 1.0 + np.log(np.asarray(counts, np.float64))
+    return np.floor(w / WEIGHT_STEP + 0.5) * WEIGHT_STEP
 
 
-def idf(n_docs: int, df: int) -> float:
-    """Smoothed inverse document frequency ``ln((1 + N) / (1 + df)) + 1``."""
-    return math.log((1 + n_docs) / (1 + df)) + 1.0
+def content_terms(textops, flags, uids, first):
+    """Which distinct terms can carry content: not flagged by the tokenizer, not a stopword."""
+    return (flags[first] == 0) & ~is_stop(textops, uids)
 
 
-def top_keywords(similarity, tokens: Tokens, table, n_docs: int, k: int) -> list:
-    """Per page of ``tokens``: its ``k`` heaviest TF-IDF keywords as ``[(word, weight)]``,
-    heaviest first; stopwords and tokens flagged as no keyword are never chosen."""
+def top_keywords(textops, similarity, tokens: Tokens, k: int) -> list:
+    """Per page of ``tokens``: its ``k`` heaviest keywords as ``[(word, weight)]``, heaviest
+    first, ties to the word that appears first."""
     import numpy as np
 
     c = tokens
-    df = similarity.df_lookup(table, c.uids)
-    w = similarity.tfidf(c.counts, df, n_docs)
-    eligible = c.flags[c.first] == 0
+    w = term_weights(c.counts)
+    eligible = content_terms(textops, c.flags, c.uids, c.first)
     top = similarity.topk(w, eligible, c.first, c.uoff, k)
     # Gather every keyword's bytes from ``norm`` into one space-separated blob with numpy and
     # decode it once: per-keyword slicing and decoding in Python held the GIL longer than the

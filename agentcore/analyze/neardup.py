@@ -33,14 +33,17 @@ def signatures(similarity, tokens: Tokens, *, num_perm: int, shingle: int, seed:
 class NearDupIndex:
     """The signatures of every page seen so far and their LSH buckets.
 
+    A new page is compared with every earlier page it shares a bucket with (buckets are not
+    capped: a cap would keep the first pages to arrive and miss pairs among later ones), so a
+    pair is found, by whichever of its pages comes second, in any order of arrival.
+
     Not thread-safe: the owner (a Corpus) calls :meth:`add` under its lock. It keeps ``bands``
     dict entries per page, fine for hundreds of thousands of pages.
     """
 
-    def __init__(self, num_perm: int, threshold: float, max_bucket: int):
+    def __init__(self, num_perm: int, threshold: float):
         self.num_perm = num_perm
         self.threshold = threshold
-        self.max_bucket = max_bucket
         self.sigs = None        # uint32 (capacity, num_perm); rows [0, pages) are filled
         self.simhash = None     # uint64 (capacity,)
         self._buckets: dict = {}
@@ -66,7 +69,6 @@ class NearDupIndex:
         # bucket is a bare doc index until a second page lands in it: most never get one.
         buckets = self._buckets
         setdefault = buckets.setdefault
-        cap = self.max_bucket
         has_tokens = (n_tokens > 0).tolist()
         for t, row in enumerate(bkeys.tolist()):
             found = []
@@ -82,8 +84,7 @@ class NearDupIndex:
                         buckets[key] = [bucket, doc]
                     else:
                         cands.update(bucket)
-                        if len(bucket) < cap:
-                            bucket.append(doc)
+                        bucket.append(doc)
                 if cands:
                     cand = np.fromiter(sorted(cands), np.int64, len(cands))
                     jac = (self.sigs[cand] == sigs[t]).sum(axis=1) / self.num_perm

@@ -23,5 +23,4 @@ def warm_up() -> float:
     corpus.near_duplicates()
     corpus.excerpts(pages)
     corpus.prompt(pages)
-    corpus.df("rivers")
     return time.perf_counter() - t0
