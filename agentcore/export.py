@@ -64,8 +64,7 @@ def resolve_run(store: Store, run: str) -> str:
 def table_rows(store: Store, run_id: str, table: str = "sites") -> tuple[Columns, list[tuple]]:
     """``(columns, rows)`` of one results table of a run, rows in key order."""
     if table == "sites":
-        cols = [(f.name, _kind(f.type)) for f in dataclasses.fields(queries.SiteAnswer)]
-        return cols, [dataclasses.astuple(a) for a in queries.site_answers(store, run_id)]
+        return _sites(queries.site_answers(store, run_id))
     if table not in ROW_TYPES:
         raise ValueError(f"no table {table!r} to export; choose one of {', '.join(TABLES)}")
     row_type = ROW_TYPES[table]
@@ -147,6 +146,29 @@ def _arrow_table(pa, cols: Columns, rows: list[tuple]):
             values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
         arrays[name] = pa.array(values, type=types[kind])
     return pa.table(arrays)
+
+
+def _sites(answers: list[queries.SiteAnswer]) -> tuple[Columns, list[tuple]]:
+    fields = [f for f in dataclasses.fields(queries.SiteAnswer) if f.name != "answer"]
+    cols = [(f.name, _kind(f.type)) for f in fields]
+    # the answer's other fields (a job's own schema: language, ...) become text columns of
+    # their own, in the order first seen; a name taken already gets an answer_ prefix
+    taken = {n for n, _ in cols}
+    extra: dict[str, str] = {}
+    for a in answers:
+        for k in a.answer:
+            if k not in ("category", "summary") and k not in extra:
+                extra[k] = f"answer_{k}" if k in taken else k
+    cols += [(name, "text") for name in extra.values()]
+    rows = [tuple(getattr(a, f.name) for f in fields)
+            + tuple(_text(a.answer.get(k)) for k in extra) for a in answers]
+    return cols, rows
+
+
+def _text(v: Any) -> str | None:
+    if v is None or isinstance(v, str):
+        return v
+    return json.dumps(v, ensure_ascii=False)
 
 
 def _kind(annotation: Any) -> str:

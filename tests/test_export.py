@@ -29,7 +29,9 @@ def fill(store) -> str:
                 Page(url="http://a.test/x", host="a.test", status=200, elapsed_ms=3.5),
                 Keyword(url="http://a.test/", keyword="zürich", host="a.test", weight=0.5))
     store.write(run, LLMResult(host="a.test", category="news", summary=SUMMARY, model="m",
-                               prompt_tokens=90, completion_tokens=21, raw='{"x": 1}'))
+                               prompt_tokens=90, completion_tokens=21, raw=json.dumps(
+                                   {"category": "news", "summary": SUMMARY, "language": "German",
+                                    "url": "taken", "topics": ["a", "b"]})))
     store.write(run, Failure(kind="site", key="b.test", host="b.test", stage="SITE_FETCH",
                              reason="http_404", detail="GET http://b.test/ answered 404", at=3.0),
                 Failure(kind="llm", key="c.test", host="c.test", reason="prompt_too_long"),
@@ -55,6 +57,11 @@ def test_tables_hold_the_run(store_run):
         ("a.test", "ok", "news", ""), ("b.test", "failed", "", "http_404"),
         ("c.test", "llm_failed", "", "prompt_too_long")]
     assert got[0]["summary"] == SUMMARY and got[1]["detail"] == "GET http://b.test/ answered 404"
+    # the answer's own fields get columns of their own (a name already taken: answer_ prefix)
+    assert names[-3:] == ["language", "answer_url", "topics"] and cols[-1] == ("topics", "text")
+    assert (got[0]["language"], got[0]["answer_url"], got[0]["topics"]) == ("German", "taken",
+                                                                             '["a", "b"]')
+    assert got[1]["language"] is None
     cols, rows = table_rows(store, run, "pages")
     assert "minhash" not in dict(cols) and dict(cols)["simhash"] == "u64" and len(rows) == 2
     assert {n: v for n, v in zip([n for n, _ in cols], rows[0])}["simhash"] == BIG_HASH
@@ -96,6 +103,9 @@ def test_each_format_reads_back_equal(store_run, tmp_path, fmt):
         cols, rows = table_rows(store, run, table)
         assert path == out and n == len(rows) > 0 and not list(tmp_path.glob("*.tmp"))
         want = [dict(zip([c for c, _ in cols], r)) for r in rows]
+        if fmt == "csv":  # CSV has no missing text either: an empty field
+            want = [{k: "" if v is None and dict(cols)[k] == "text" else v for k, v in w.items()}
+                    for w in want]
         assert read_back(out, fmt, cols) == want, f"{table}.{fmt} differs from the store"
 
 

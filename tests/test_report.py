@@ -194,7 +194,8 @@ def test_report_from_store(db_url):
                     Site(host="d.test", status="failed"), Site(host="e.test", status="llm_failed"),
                     Site(host="f.test"))
         store.write(run, *[Page(url=f"http://a.test/{i}", host="a.test") for i in range(7)])
-        store.write(run, LLMResult(host="a.test", category="science"),
+        store.write(run, LLMResult(host="a.test", category="science", raw='{"category": '
+                                   '"science", "summary": "s", "language": "German"}'),
                     LLMResult(host="b.test", category="science"), LLMResult(host="c.test", category="news"))
         store.write(run, Failure(kind="page", key="http://a.test/x", reason="http_404"),
                     Failure(kind="page", key="http://a.test/y", reason="http_404"),
@@ -218,11 +219,13 @@ def test_report_from_store(db_url):
                    ("e.test", "llm_failed", "", "prompt_too_long", 0), ("f.test", "ok", "", "", 0)]
     assert data.site_answers[3].detail == "GET http://d.test/ answered 404"
     assert data.site_answers[3].stage == "SITE_FETCH"
+    assert data.site_answers[0].answer["language"] == "German" and data.site_answers[1].answer == {}
     assert data.clusters == [["http://a.test/1", "http://b.test/1", "http://c.test/1"]]
     assert isinstance(data.samples[0], Sample) and data.samples[1].states == {"DONE": 13}
     page = render_html(data)
     assert "http://c.test/1" in page and ">prompt_too_long</code>" in page
     assert "no LLM answer recorded" in page  # f.test finished without an answer
+    assert "· language: German</span>" in page  # the answer's own fields follow the summary
 
 
 # ------------------------------------------------------------------ headless Chromium

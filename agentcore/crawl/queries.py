@@ -11,8 +11,9 @@ committed rows::
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agentcore.crawl.tables import (ROW_TYPES, Failure, Keyword, LLMResult, NearDup, Page, Site)
 from agentcore.store import Store
@@ -130,6 +131,8 @@ class SiteAnswer:
 
     status : the site row's status: "ok", "failed" (the site itself) or "llm_failed".
     reason, detail, stage : the site's or its LLM call's failure ("" when it was answered).
+    answer : the whole answer as the model gave it (every field of the job's schema, e.g.
+        ``language``; category and summary included), {} when there is none or it is not JSON.
     """
 
     host: str
@@ -144,12 +147,13 @@ class SiteAnswer:
     stage: str = ""
     detail: str = ""
     finished_at: float | None = None
+    answer: dict = field(default_factory=dict)
 
 
 def site_answers(store: Store, run_id: str) -> list[SiteAnswer]:
     """Every finished site of a run, in host order, with its answer or its failure."""
-    answers = {h: (c, s) for h, c, s in store.query(
-        "SELECT host, category, summary FROM llm_results WHERE run_id = ?", (run_id,),
+    answers = {h: (c, s, _answer(raw)) for h, c, s, raw in store.query(
+        "SELECT host, category, summary, raw FROM llm_results WHERE run_id = ?", (run_id,),
         uses=(LLMResult,))}
     # a site failure outranks an LLM failure of the same host (resumed runs may hold both)
     failed: dict[str, tuple[str, str, str]] = {}
@@ -159,10 +163,18 @@ def site_answers(store: Store, run_id: str) -> list[SiteAnswer]:
         failed.setdefault(key, (reason, stage, detail))
     out = []
     for s in store.rows(Site, run_id):
-        category, summary = answers.get(s.host, ("", ""))
+        category, summary, answer = answers.get(s.host, ("", "", {}))
         reason, stage, detail = failed.get(s.host, ("", "", "")) if s.status != "ok" else ("", "", "")
         out.append(SiteAnswer(host=s.host, url=s.url, status=s.status, title=s.title,
                               n_pages=s.n_pages, n_failed=s.n_failed, category=category,
                               summary=summary, reason=reason, stage=stage, detail=detail,
-                              finished_at=s.finished_at))
+                              finished_at=s.finished_at, answer=answer))
     return out
+
+
+def _answer(raw: str) -> dict:
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -16,6 +16,7 @@ thousands of sites make the page wider or endless.
 from __future__ import annotations
 
 import html
+import json
 from collections import Counter
 from typing import Sequence
 
@@ -105,17 +106,25 @@ def _row(a: SiteAnswer, detail_chars: int) -> str:
     host = f'<td class="host" title="{html.escape(a.url)}">{html.escape(a.host)}</td>'
     pages = f'<td class="num" title="{a.n_failed:,} failed">{a.n_pages:,}</td>'
     if _answered(a):
+        more = " · ".join(f"{html.escape(str(k))}: {html.escape(_short(v, 80))}"
+                          for k, v in a.answer.items() if k not in ("category", "summary"))
+        more = f' <span class="detail">· {more}</span>' if more else ""
         return (f'<tr data-f="cat:{html.escape(a.category)}">{host}<td>{html.escape(a.category)}'
-                f"</td>{pages}<td>{html.escape(a.summary)}</td></tr>")
+                f"</td>{pages}<td>{html.escape(a.summary)}{more}</td></tr>")
     if a.status == "ok":  # finished without an LLM answer (none asked, or no page to ask about)
         return (f'<tr data-f="{NO_ANSWER}">{host}<td><span class="badge quiet">no answer</span>'
                 f'</td>{pages}<td><span class="empty">no LLM answer recorded</span>'
                 + (f' <span class="detail">· {html.escape(a.title)}</span>' if a.title else "")
                 + "</td></tr>")
-    detail = a.detail if len(a.detail) <= detail_chars else a.detail[:detail_chars - 1] + "…"
+    detail = _short(a.detail, detail_chars)
     code = a.reason or "unknown"
     why = (f'<code class="reason" title="{html.escape(a.detail or code)}">{html.escape(code)}</code>'
            + (f' <span class="detail">{html.escape(detail)}</span>' if detail else ""))
     status = a.status.replace("_", " ")
     return (f'<tr data-f="{NO_ANSWER}" class="failed">{host}<td><span class="badge">'
             f"{html.escape(status)}</span></td>{pages}<td>{why}</td></tr>")
+
+
+def _short(v, chars: int) -> str:
+    text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+    return text if len(text) <= chars else text[:chars - 1] + "…"
