@@ -259,6 +259,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
     for value, (shown, rows) in table["categories"].items():
         assert shown == rows > 0, f"category filter {value}: {shown} rows shown of {rows}"
     assert table["search"]["visible"] == 1 and table["search"]["count"] == "1 of 500 sites"
+    assert table["sort"] == {"column": "pages", "ascending": True, "descending": True, "rows": 500}
     # The screenshot is of the unmodified report: a real PNG of the window size.
     head = open(probe["screenshot"], "rb").read(24)
     assert head[:8] == b"\x89PNG\r\n\x1a\n"

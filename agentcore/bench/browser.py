@@ -56,6 +56,11 @@ window.addEventListener('load', () => {
     t.search = {query: query, visible: shown(), count: document.getElementById('site-count').textContent};
     set(box, '', 'input');
     t.visibleAfterReset = shown();
+    const pages = () => [...table.tBodies[0].rows].map(x => parseFloat(x.cells[2].textContent.replace(/,/g, '')));
+    const ordered = (a, sign) => a.every((v, i) => i === 0 || sign * (v - a[i - 1]) >= 0);
+    const head = table.tHead.rows[0].cells[2];
+    head.click(); const up = ordered(pages(), 1); head.click(); const down = ordered(pages(), -1);
+    t.sort = {column: head.textContent, ascending: up, descending: down, rows: pages().length};
     out.table = t;
   }
   const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
@@ -78,7 +83,9 @@ def browser_check(path: str | os.PathLike, *, screenshot: str | os.PathLike | No
     and for a report with a sites table ``"table": {"rows": n, "visible": n, "size": [w, h],
     "filters": shown?, "overflowX": bool, "categories": {option value: [rows shown, rows with
     it]}, "search": {"query": last row's host, "visible": n, "count": text},
-    "visibleAfterReset": n}`` (each category chosen alone, then a search for one host).
+    "visibleAfterReset": n, "sort": {"column": name, "ascending": bool, "descending": bool,
+    "rows": n}}`` (each category chosen alone, a search for one host, then two clicks on the
+    third column's head).
     A probe script goes into a temporary copy only; the screenshot is of the report itself.
     Raises RuntimeError when Chromium is missing or fails.
     """

@@ -9,9 +9,10 @@ Example::
                         SiteAnswer("b.test", status="failed", reason="http_404")])
 
 The rows are plain HTML, so the table reads without JavaScript; the filter bar stays hidden until
-the inline script (`SITES_SCRIPT`, no network) shows it and wires it to the rows. The table is
-fixed-layout with wrapping cells inside a vertically scrolling box, so neither long words nor
-thousands of sites make the page wider or endless.
+the inline script (`SITES_SCRIPT`, no network) shows it and wires it to the rows; a click on a
+column head sorts by that column. The table is fixed-layout with wrapping cells inside a
+vertically scrolling box, so neither long words nor thousands of sites make the page wider or
+endless.
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ SITES_CSS = """
 .table-scroll{max-height:min(75vh,900px);overflow-y:auto;overflow-x:hidden;border:1px solid var(--line);border-radius:6px}
 table.sites{table-layout:fixed}
 table.sites th{position:sticky;top:0;background:var(--card);z-index:1}
+table.sites th{cursor:pointer;user-select:none}
+table.sites th[aria-sort=ascending]::after{content:" ▲"}table.sites th[aria-sort=descending]::after{content:" ▼"}
 table.sites td{overflow-wrap:anywhere}
 table.sites col.c-host{width:24%}table.sites col.c-cat{width:15%}table.sites col.c-pages{width:64px}
 table.sites .num{text-align:right;font-variant-numeric:tabular-nums}
@@ -68,6 +71,24 @@ SITES_SCRIPT = """<script>
   }
   sel.addEventListener('change', apply);
   box.addEventListener('input', apply);
+  // a click on a column head sorts by it (numbers as numbers), a second click reverses
+  var heads = table.tHead.rows[0].cells, body = table.tBodies[0];
+  Array.prototype.forEach.call(heads, function (th, col) {
+    th.addEventListener('click', function () {
+      var down = th.getAttribute('aria-sort') === 'ascending', num = th.className === 'num';
+      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute('aria-sort'); });
+      th.setAttribute('aria-sort', down ? 'descending' : 'ascending');
+      var keyed = rows.map(function (r, i) {
+        var t = r.cells[col].textContent;
+        return [num ? parseFloat(t.replace(/,/g, '')) || 0 : t.toLowerCase(), i, r];
+      });
+      keyed.sort(function (a, b) {
+        var c = a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1];
+        return down ? -c : c;
+      });
+      keyed.forEach(function (k) { body.appendChild(k[2]); });
+    });
+  });
   document.getElementById('site-filters').hidden = false;
   apply();
 })();
