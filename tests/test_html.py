@@ -115,7 +115,7 @@ def local_web_pages():
         reply = web.respond(host, "/" + path)
         assert reply.status == 200, truth
         # the article the page renders (the web's ground truth for its text)
-        out.append((truth.url, reply.body, web._site(truth.site).article_for(truth.index)))
+        out.append((truth.url, reply.body, web.article(truth.site, truth.index)))
     return out
 
 
