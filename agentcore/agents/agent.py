@@ -1,0 +1,120 @@
+"""The tool-using agent: instructions, tools and budget, compiled to states of a swarm.
+
+Each agent of the swarm walks (with ``prefix`` before every state name)::
+
+    START -> THINK -> (TOOL_<name> [-> SAVE_TURN] -> THINK)* -> ANSWER [-> SAVE_ANSWER] -> on_done
+
+THINK is one engine request per agent under the turn schema (one call of a declared tool with
+valid arguments, or the answer); every live agent's turn is decoded in the engine's shared
+batches. A model error, an answer outside ``output_schema``, or a tool call on the last turn of
+``max_turns`` leads to ``on_fail`` with the reason. With ``durable=True`` (a swarm with
+``store=``) each turn is written before the next THINK (SAVE_* states) and START reloads them.
+
+>>> from agentcore import AgentSpec
+>>> from agentcore.agents import Agent, tool
+>>> @tool
+... def add(a: int, b: int) -> int:
+...     '''a + b.'''
+...     return a + b
+>>> agent = Agent("Answer with arithmetic.", [add], max_turns=4)
+>>> states = agent.states(engine=None, prefix="CALC_", on_done="DONE", input="question")
+>>> [s.name for s in states]
+['CALC_START', 'CALC_THINK', 'CALC_TOOL_ADD', 'CALC_ANSWER']
+>>> AgentSpec(states, inputs=["question"]).compile().columns
+('question', 'calc_messages', 'calc_turns', 'calc_answer', 'calc_reply')
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from agentcore.spec import FAILED, State
+
+from .schema import turn_schema
+from .steps import ANSWERED, AgentSteps, Columns
+from .tools import Tool, as_tools
+
+
+class Agent:
+    """An LLM agent that calls ``tools`` until it answers, at most ``max_turns`` model turns.
+
+    ``output_schema`` (a JSON schema) constrains the final answer (default: a string). Each turn
+    generates at most ``max_tokens``; ``temperature=0`` (greedy) makes a rerun repeat each reply.
+    """
+
+    def __init__(self, instructions: str, tools: Iterable[Tool | Callable] = (), *,
+                 output_schema: dict | None = None, max_turns: int = 8, max_tokens: int = 64,
+                 temperature: float = 0.0, seed: int | None = None, name: str = "agent"):
+        if max_turns < 1:
+            raise ValueError(f"max_turns={max_turns} must be >= 1")
+        self.instructions = instructions
+        self.tools = as_tools(tools)
+        self.output_schema = output_schema
+        self.max_turns = max_turns
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.seed = seed
+        self.name = name
+        self.schema = turn_schema(self.tools, output_schema)
+
+    def system_prompt(self) -> str:
+        """Instructions, the tool list and the reply format: short, since every agent's
+        conversation starts with it (the engine computes it once and shares it)."""
+        lines = [self.instructions.strip()]
+        if self.tools:
+            lines.append("Tools:")
+            lines += [f"- {t.signature()}" for t in self.tools]
+            t0 = self.tools[0]
+            args = ", ".join(f'"{n}": ...' for n in t0.parameters["properties"])
+            lines.append(f'Reply with one JSON object: {{"tool": "{t0.name}", "args": {{{args}}}}} '
+                         'calls a tool; {"answer": ...} when you know the answer.')
+        else:
+            lines.append('Reply with one JSON object: {"answer": ...}.')
+        return "\n".join(lines)
+
+    def columns(self, prefix: str = "", input: str = "input", key: str | None = None) -> Columns:
+        """The payload columns the states of ``prefix`` use (``.answer``, ``.turns``, ...)."""
+        return Columns.of(prefix, input, key)
+
+    def states(self, engine, *, prefix: str = "", on_done: str = "DONE", on_fail: str = FAILED,
+               input: str = "input", key: str | None = None, durable: bool = False,
+               capacity: int | None = None) -> list[State]:
+        """The agent as states of a larger spec; other states lead to ``prefix + "START"``.
+
+        ``input`` names the column holding each agent's task (the first user message). With
+        ``durable=True`` the swarm needs ``store=`` / ``run_id=``, and ``key`` names a column with
+        each agent's stable key (turns are stored under ``prefix + key``). ``capacity`` bounds
+        THINK requests in flight (default: 8 x the engine's slots).
+        """
+        from agentcore.llm.action import llm_action
+
+        if durable and key is None:
+            raise ValueError("durable agents need key=: the column that names each agent stably "
+                             "(its turns are stored under it)")
+        cols = Columns.of(prefix, input, key)
+        steps = AgentSteps(self, cols, prefix, durable)
+        p = prefix
+        cap = capacity if capacity is not None else 8 * getattr(engine, "n_slots", 64)
+        think = llm_action(engine, steps.build, capacity=cap, name=f"{p.lower()}think",
+                           result_column=cols.reply, outcome=steps.route,
+                           json_schema=self.schema, max_tokens=self.max_tokens,
+                           temperature=self.temperature, seed=self.seed)
+        # llm_action declares no columns; the THINK state declares them
+        after_tool = p + "SAVE_TURN" if durable else p + "THINK"
+        states = [
+            State(p + "START", steps.start_action(), on_ok=p + "THINK", on_error=on_fail,
+                  outcomes={ANSWERED: on_done}),
+            State(p + "THINK", think, on_ok=p + "ANSWER", on_error=on_fail,
+                  outcomes={f"call_{t.name}": f"{p}TOOL_{t.name.upper()}" for t in self.tools},
+                  reads=[cols.messages], writes=[cols.reply]),
+            *[State(f"{p}TOOL_{t.name.upper()}", steps.tool_action(t), on_ok=after_tool,
+                    on_error=on_fail) for t in self.tools],
+            State(p + "ANSWER", steps.answer_action(),
+                  on_ok=p + "SAVE_ANSWER" if durable else on_done, on_error=on_fail),
+        ]
+        if durable:
+            retry = {"retries": 2, "backoff": 0.5}
+            states += [State(p + "SAVE_TURN", steps.save_action(f"{p.lower()}save_turn"),
+                             on_ok=p + "THINK", on_error=on_fail, **retry),
+                       State(p + "SAVE_ANSWER", steps.save_action(f"{p.lower()}save_answer"),
+                             on_ok=on_done, on_error=on_fail, **retry)]
+        return states
