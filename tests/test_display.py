@@ -57,6 +57,11 @@ def test_meter_rate_and_eta_over_a_window():
     assert m.rate == pytest.approx(20.0)  # only the last 10 s count
     assert m.eta(400) == pytest.approx((400 - 300) / 20.0)
     assert m.eta(300) == 0.0 and m.eta(None) is None
+    # bursts (a batch of answers at once): the rate decays between them instead of dropping to 0
+    b = Meter(window=10.0)
+    for t, done in [(0, 0), (50, 16), (60, 16), (100, 32), (130, 32)]:
+        b.add(float(t), done)
+    assert b.rate == pytest.approx((32 - 16) / (130 - 50)) and b.eta(48) == pytest.approx(80.0)
     assert [fmt_rate(x) for x in (None, 0.456, 12.34, 1234.5)] == ["–/s", "0.46/s", "12.3/s", "1,234/s"]
     assert [fmt_eta(x) for x in (None, 0, 59.6, 3725)] == ["-:--:--", "0:00:00", "0:01:00", "1:02:05"]
 

@@ -64,31 +64,38 @@ def swarm_stages(counts: Mapping[str, int], size: int) -> list[Stage]:
 
 
 class Meter:
-    """Rate and ETA of one stage from its recent samples (over the last `window` seconds)."""
+    """Rate and ETA of one stage from the points where its count changed.
 
-    def __init__(self, window: float = 10.0):
+    The rate runs from the oldest change kept (those of the last `window` seconds, and always the
+    last two) to now, so a stage that moves in bursts, like LLM answers finishing a batch at a
+    time, gets a rate that decays between bursts instead of dropping to zero.
+    """
+
+    def __init__(self, window: float = 30.0):
         self.window = window
         self.samples: deque[tuple[float, int]] = deque()
+        self.now: tuple[float, int] | None = None
 
     def add(self, t: float, done: int) -> None:
-        self.samples.append((t, done))
-        # keep one sample older than the window: the rate spans the whole window
+        self.now = (t, done)
+        if not self.samples or done != self.samples[-1][1]:
+            self.samples.append((t, done))
         while len(self.samples) > 2 and t - self.samples[1][0] >= self.window:
             self.samples.popleft()
 
     @property
     def rate(self) -> float | None:
-        """Items per second, or None before two samples."""
-        if len(self.samples) < 2:
+        """Items per second, or None before any time has passed."""
+        if self.now is None or not self.samples:
             return None
-        (t0, d0), (t1, d1) = self.samples[0], self.samples[-1]
+        (t0, d0), (t1, d1) = self.samples[0], self.now
         return max(d1 - d0, 0) / (t1 - t0) if t1 > t0 else None
 
     def eta(self, total: int | None) -> float | None:
         """Seconds until `total` at the current rate (0 when reached; None when unknown)."""
-        if total is None or not self.samples:
+        if total is None or self.now is None:
             return None
-        left = total - self.samples[-1][1]
+        left = total - self.now[1]
         if left <= 0:
             return 0.0
         rate = self.rate
@@ -118,7 +125,7 @@ class Progress:
 
     def __init__(self, title: str, extra: Callable[[], Rows] | None = None, stream=None, *,
                  job=None, console=None, clock: Callable[[], float] = time.monotonic,
-                 window: float = 10.0):
+                 window: float = 30.0):
         self.title = title
         self.extra = extra
         self.job = job
