@@ -90,7 +90,7 @@ def test_a_sites_prompt_sentences_do_not_depend_on_other_sites(impl, pages):
         busy.prompt_sentences(site, budget=900)
 
 
-# ---- the crawl job --------------------------------------------------------------------------
+# ---- the crawl job (SQLite; one other fetch order on PostgreSQL too) ----------------------
 
 WEB = dict(n_sites=16, pages_per_site=(5, 9), seed=7, slow_seconds=12.0)
 # generous for a page of the (warmed) local web on a busy machine, and always too short for
@@ -165,11 +165,11 @@ def baseline(web, tmp_path_factory):
     return want
 
 
-def test_two_fetch_orders_give_identical_rows(web, baseline, tmp_path):
-    db = str(tmp_path / "other.db")
+def test_two_fetch_orders_give_identical_rows(web, baseline, db_url):
+    # the other order runs on both stores: PostgreSQL must give the SQLite baseline's rows too
     urls = web.web.home_urls()[::-1]
-    run_id = crawl(db, urls, web.host_map(), per_host_limit=4, global_limit=256)
-    got = rows(db, run_id)
+    run_id = crawl(db_url, urls, web.host_map(), per_host_limit=4, global_limit=256)
+    got = rows(db_url, run_id)
     for table in baseline:
         assert got[table] == baseline[table], f"{table} rows differ between fetch orders"
 
