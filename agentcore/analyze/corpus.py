@@ -64,16 +64,15 @@ class Corpus:
         of about 0.4) and the token n-gram length of the shingles.
     threshold : float
         Estimated Jaccard at or above which two pages count as near-duplicates.
+    max_bucket : int
+        Only for :meth:`near_duplicates` (the batch pass): LSH buckets larger than this pair each
+        page with the bucket's first only. The incremental index compares a page with every
+        page it shares a bucket with, so that what it finds does not depend on arrival order.
     threads : int
         Default worker threads for :meth:`add_many` (kernels run without the GIL).
     kernels : str or None
         ``"compiled"``, ``"pure"`` (the pure-Python twins) or None: what the environment switch
         picks (``agentcore.kernels.twin``; compiled unless AGENTCORE_NO_EXTENSIONS=1).
-
-    max_bucket : int
-        Only for :meth:`near_duplicates` (the batch pass): LSH buckets larger than this pair each
-        page with the bucket's first only. The incremental index compares a page with every
-        page it shares a bucket with, so that what it finds does not depend on arrival order.
 
     Thread-safe: concurrent :meth:`add_many` calls serialise only their short bookkeeping.
     The LSH index keeps ``bands`` dict entries per page, fine for hundreds of thousands of pages;

@@ -35,7 +35,8 @@ class NearDupIndex:
 
     A new page is compared with every earlier page it shares a bucket with (buckets are not
     capped: a cap would keep the first pages to arrive and miss pairs among later ones), so a
-    pair is found, by whichever of its pages comes second, in any order of arrival.
+    pair is found, by whichever of its pages comes second, in any order of arrival. The price:
+    n copies of one page make n²/2 pairs (2,000 copies: 2 million pairs in about 5 s).
 
     Not thread-safe: the owner (a Corpus) calls :meth:`add` under its lock. It keeps ``bands``
     dict entries per page, fine for hundreds of thousands of pages.
