@@ -11,6 +11,7 @@ BENCH_AREAS = {
     "analysis": "agentcore.bench.analysis",
     "llm": "agentcore.bench.llm",
     "demo": "agentcore.bench.demo",
+    "crawl": "agentcore.bench.crawl",
 }
 
 
