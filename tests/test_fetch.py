@@ -343,9 +343,41 @@ def test_robots_outcomes_follow_rfc_9309():
 def test_docstring_examples_run():
     import doctest
 
-    from agentcore.crawl import resolver, robots
+    from agentcore.crawl import resolver, robots, slots
     from agentcore.kernels import urls
 
-    for mod in (resolver, robots, urls):
+    for mod in (resolver, robots, slots, urls):
         result = doctest.testmod(mod)
         assert result.attempted > 0 and result.failed == 0, mod.__name__
+
+
+def test_slots_bound_holders_wake_in_order_and_survive_cancellation():
+    from agentcore.crawl.slots import Slots
+
+    async def main():
+        slots, held, order = Slots(2), [0], []
+        peak = [0]
+
+        async def worker(i):
+            async with slots:
+                held[0] += 1
+                peak[0] = max(peak[0], held[0])
+                order.append(i)
+                await asyncio.sleep(0.001)
+                held[0] -= 1
+
+        await asyncio.gather(*(worker(i) for i in range(20)))
+        assert peak[0] == 2 and order == list(range(20)) and slots.free == 2
+        # a waiter cancelled while queued, and one cancelled right after being handed a slot,
+        # both leave the slot count whole
+        async with slots:
+            async with slots:
+                queued = asyncio.ensure_future(worker(99))
+                handed = asyncio.ensure_future(worker(98))
+                await asyncio.sleep(0)
+                queued.cancel()
+            handed.cancel()  # the inner release handed `handed` a slot; it has not run yet
+        await asyncio.gather(queued, handed, return_exceptions=True)
+        assert slots.free == 2 and 98 not in order and 99 not in order
+
+    run(main())

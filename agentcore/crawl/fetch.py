@@ -46,6 +46,7 @@ from typing import Any, Iterable, Mapping
 
 from agentcore.crawl import robots as robots_txt
 from agentcore.crawl.resolver import HostSet, SSRFBlocked, blocked_address, make_resolver
+from agentcore.crawl.slots import Slots
 from agentcore.kernels.decode import decode_html
 from agentcore.kernels.urls import same_site
 
@@ -116,7 +117,7 @@ class _Host:
     __slots__ = ("sem", "next_start", "delay", "robots", "robots_task")
 
     def __init__(self, limit: int, delay: float):
-        self.sem = asyncio.Semaphore(limit)
+        self.sem = Slots(limit)
         self.next_start = 0.0
         self.delay = delay
         self.robots: robots_txt.Rules | None = None
@@ -163,7 +164,7 @@ class Fetcher:
         self._hosts: dict[str, _Host] = {}
         self._session = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._global: asyncio.Semaphore | None = None
+        self._global: Slots | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -179,7 +180,7 @@ class Fetcher:
 
         c = self.config
         self._loop = asyncio.get_running_loop()
-        self._global = asyncio.Semaphore(c.global_limit)
+        self._global = Slots(c.global_limit)
         connector = aiohttp.TCPConnector(
             # Our own semaphores bind first; the connector's limits only back them up, so no
             # request waits for a pooled connection while its timeout runs.
