@@ -6,8 +6,8 @@ from libc.string cimport memcmp
 
 from kernels._html_tables cimport (
     BAD_LINK_PCT, DECAY_DEN, DECAY_NUM, EDGE_CHARS, GOOD_CHARS, HEADING, LINK_PENALTY,
-    NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_SEMANTIC, NF_UNDER_NEG, SAME_CLASS, SHORT_DEN,
-    SHORT_NUM, SIB_MIN, SIB_PCT, T_P, UNDER_NEG_DIV,
+    NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_SEMANTIC, NF_UNDER_NEG, NF_WEAK_NEG, RESCUE_CHARS,
+    RESCUE_PCT, SAME_CLASS, SHORT_DEN, SHORT_NUM, SIB_MIN, SIB_PCT, T_P, UNDER_NEG_DIV,
 )
 from kernels._html_tree cimport Block, Ctx, Node
 
@@ -58,7 +58,7 @@ cdef inline bint same_class(Ctx* c, int32_t i, int32_t j) noexcept nogil:
 
 cdef inline int select(Ctx* c, uint8_t* keep) noexcept nogil:
     """Score the container tree and mark the blocks to emit in keep[]; return 1 if any."""
-    cdef int32_t i, p, bp, best = -1, first = -1, last = -1
+    cdef int32_t i, p, a, bp, best = -1, first = -1, last = -1
     cdef int64_t sib_min
     cdef int64_t v, eff, best_eff = 0
     cdef Node* nd
@@ -70,17 +70,23 @@ cdef inline int select(Ctx* c, uint8_t* keep) noexcept nogil:
         v = block_value(b)
         c.nodes[b.node].score += v
         c.nodes[b.node].total += b.chars
-        if v == 0 and plain_text(b):
+        if v > 0:
+            c.nodes[b.node].good += v
+        elif v == 0 and plain_text(b):
             c.nodes[b.node].plain += b.chars
     i = c.nn - 1
     while i >= 1:
         nd = &c.nodes[i]
         p = nd.parent
+        if (nd.flags & NF_WEAK_NEG and nd.good >= RESCUE_CHARS
+                and nd.good * 100 >= nd.total * RESCUE_PCT):
+            nd.flags &= ~NF_NEG  # its text overrules a narrow hint verdict
         if nd.flags & NF_NEG:
             c.nodes[p].score -= nd.total // 2
         else:
             c.nodes[p].score += nd.score * DECAY_NUM // DECAY_DEN
             c.nodes[p].plain += nd.plain
+            c.nodes[p].good += nd.good
         c.nodes[p].total += nd.total
         i -= 1
     for i in range(c.nn):
@@ -89,15 +95,20 @@ cdef inline int select(Ctx* c, uint8_t* keep) noexcept nogil:
             nd.flags |= NF_UNDER_NEG
         if nd.flags & NF_NEG or nd.tag == T_P:
             continue  # a paragraph is content, never the container of it
-        eff = nd.score
-        if nd.flags & NF_SEMANTIC:
-            eff += nd.plain * SHORT_NUM // SHORT_DEN
-        eff *= node_mult(nd)
+        eff = (nd.score + nd.plain * SHORT_NUM // SHORT_DEN) * node_mult(nd)
         if nd.flags & NF_UNDER_NEG:
             eff = eff // UNDER_NEG_DIV
         if eff > best_eff:
             best_eff = eff
             best = i
+    if best > 0 and not (c.nodes[best].flags & NF_SEMANTIC):
+        # The page's itemprop=articleBody holds the best container: the article is all of it.
+        a = c.nodes[best].parent
+        while a > 0:
+            if (c.nodes[a].flags & NF_BODYPROP) and not (c.nodes[a].flags & (NF_NEG | NF_UNDER_NEG)):
+                best = a
+                break
+            a = c.nodes[a].parent
     if best < 0:
         # Nothing scores: keep the page's largest article/main container, else all of it.
         best = 0

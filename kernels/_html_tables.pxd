@@ -40,7 +40,7 @@ cdef extern from *:
     static uint32_t agc_CP1252[32];
     static int64_t agc_BAD_LINK_PCT, agc_GOOD_CHARS, agc_LINK_PENALTY, agc_EDGE_CHARS,
         agc_DECAY_NUM, agc_DECAY_DEN, agc_SIB_PCT, agc_SIB_MIN, agc_SAME_CLASS, agc_SHORT_NUM,
-        agc_SHORT_DEN, agc_UNDER_NEG_DIV;
+        agc_SHORT_DEN, agc_UNDER_NEG_DIV, agc_WEAK_NEG_MARGIN, agc_RESCUE_CHARS, agc_RESCUE_PCT;
     """
     enum:
         TAG_SLOTS "AGC_HTML_TAG_SLOTS"  # open-addressing table size for tag names
@@ -115,6 +115,9 @@ cdef extern from *:
     int64_t SHORT_NUM "agc_SHORT_NUM"
     int64_t SHORT_DEN "agc_SHORT_DEN"
     int64_t UNDER_NEG_DIV "agc_UNDER_NEG_DIV"
+    int64_t WEAK_NEG_MARGIN "agc_WEAK_NEG_MARGIN"
+    int64_t RESCUE_CHARS "agc_RESCUE_CHARS"
+    int64_t RESCUE_PCT "agc_RESCUE_PCT"
 
 
 # Tag flags (BLOCK, VOID, ..., INHERITED) and container flags (NF_NEG, ...): html_rules.FLAGS.
@@ -137,7 +140,8 @@ cdef inline int init_tables() except -1:
     global T_OPTION, T_SELECT, T_PLAINTEXT
     global HINT_GOTO, HINT_OUT, NHINT_GROUPS, NENT, ENT_NAME, ENT_NLEN, ENT_VAL, ENT_VLEN
     global BAD_LINK_PCT, GOOD_CHARS, LINK_PENALTY, EDGE_CHARS, DECAY_NUM, DECAY_DEN, SIB_PCT
-    global SIB_MIN, SAME_CLASS, SHORT_NUM, SHORT_DEN, UNDER_NEG_DIV
+    global SIB_MIN, SAME_CLASS, SHORT_NUM, SHORT_DEN, UNDER_NEG_DIV, WEAK_NEG_MARGIN
+    global RESCUE_CHARS, RESCUE_PCT
     from agentcore.kernels import html_rules as R
     cdef int i, j, slot
     cdef bytes b
@@ -210,4 +214,5 @@ cdef inline int init_tables() except -1:
     EDGE_CHARS, DECAY_NUM, DECAY_DEN = R.EDGE_CHARS, R.DECAY_NUM, R.DECAY_DEN
     SIB_PCT, SIB_MIN, SAME_CLASS = R.SIB_PCT, R.SIB_MIN, 1
     SHORT_NUM, SHORT_DEN, UNDER_NEG_DIV = R.SHORT_NUM, R.SHORT_DEN, R.UNDER_NEG_DIV
+    WEAK_NEG_MARGIN, RESCUE_CHARS, RESCUE_PCT = R.WEAK_NEG_MARGIN, R.RESCUE_CHARS, R.RESCUE_PCT
     return 0

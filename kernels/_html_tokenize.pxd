@@ -6,7 +6,8 @@ from libc.string cimport memchr, memcmp
 from kernels._html_bytes cimport eq_lower, is_alpha, is_space, lower
 from kernels._html_tables cimport (
     BLOCK, HINT_GOTO, HINT_OUT, HINT_W, INHERITED, MAX_DEPTH, MAX_LINKS, MAX_NODES, NEG,
-    NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, POS, RAW, SKIP, SYM, SYMBOLS, TAG_FLAGS, TAG_LEN,
+    NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_WEAK_NEG, POS, RAW, SKIP, SYM, SYMBOLS, TAG_FLAGS,
+    TAG_LEN, WEAK_NEG_MARGIN,
     TAG_NAME, TAG_SLOT, TAG_SLOTS, T_A, T_BASE, T_BODY, T_BR, T_HTML, T_META, T_PLAINTEXT,
     T_TITLE, VOID, fnv32,
 )
@@ -301,8 +302,12 @@ cdef inline int64_t start_tag(Ctx* c, int64_t i) noexcept nogil:
             nflags |= NF_POS
         if bodyprop:
             nflags |= NF_BODYPROP
-        elif (flags & NEG) or rneg or (hneg > 0 and hneg >= hpos):
+        elif (flags & NEG) or rneg:
             nflags |= NF_NEG
+        elif hneg > 0 and hneg >= hpos:
+            nflags |= NF_NEG
+            if hneg - hpos <= WEAK_NEG_MARGIN:
+                nflags |= NF_WEAK_NEG
         nd = &c.nodes[c.nn]
         nd.parent = e.node
         nd.src = i
@@ -313,6 +318,7 @@ cdef inline int64_t start_tag(Ctx* c, int64_t i) noexcept nogil:
         nd.score = 0
         nd.total = 0
         nd.plain = 0
+        nd.good = 0
         e.node = c.nn
         c.nn += 1
     return j

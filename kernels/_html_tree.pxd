@@ -24,6 +24,7 @@ cdef struct Node:  # a container: a block-level element and the scores of the te
     int64_t score
     int64_t total
     int64_t plain  # chars of link-free text blocks too plain to score (see SHORT_NUM)
+    int64_t good  # positive block values under it, boilerplate children aside (see RESCUE_CHARS)
 
 cdef struct Block:  # a run of text between block boundaries, in Ctx.tb[start:end]
     int32_t node
@@ -310,5 +311,6 @@ cdef inline int ctx_alloc(Ctx* c) noexcept nogil:
     c.nodes[0].score = 0
     c.nodes[0].total = 0
     c.nodes[0].plain = 0
+    c.nodes[0].good = 0
     c.nn = 1
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 from agentcore.kernels import html_rules as R
 from agentcore.kernels.html_py_bytes import cdiv
 from agentcore.kernels.html_py_tables import (
-    HEADING, NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_SEMANTIC, NF_UNDER_NEG, T_P,
+    HEADING, NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_SEMANTIC, NF_UNDER_NEG, NF_WEAK_NEG, T_P,
 )
 from agentcore.kernels.html_py_tree import Ctx
 
@@ -19,19 +19,26 @@ def select(c: Ctx) -> list[bool]:
     score = [0] * nn
     total = [0] * nn
     plain = [0] * nn
+    good = [0] * nn
     for b in blocks:
         v = block_value(b)
         score[b[0]] += v
         total[b[0]] += b[4]
+        if v > 0:
+            good[b[0]] += v
         if v == 0 and plain_text(b):
             plain[b[0]] += b[4]
     for i in range(nn - 1, 0, -1):
         p = parent[i]
+        if (nflags[i] & NF_WEAK_NEG and good[i] >= R.RESCUE_CHARS
+                and good[i] * 100 >= total[i] * R.RESCUE_PCT):
+            nflags[i] &= ~NF_NEG  # its text overrules a narrow hint verdict
         if nflags[i] & NF_NEG:
             score[p] -= total[i] // 2
         else:
             score[p] += cdiv(score[i] * R.DECAY_NUM, R.DECAY_DEN)
             plain[p] += plain[i]
+            good[p] += good[i]
         total[p] += total[i]
     best, best_eff = -1, 0
     for i in range(nn):
@@ -43,14 +50,19 @@ def select(c: Ctx) -> list[bool]:
             continue  # a paragraph is content, never the container of it
         mult = 4 + (1 if f & NF_POS else 0) + (1 if f & NF_ARTICLE else 0) + (
             2 if f & NF_BODYPROP else 0)
-        eff = score[i]
-        if f & NF_SEMANTIC:
-            eff += plain[i] * R.SHORT_NUM // R.SHORT_DEN
-        eff *= mult
+        eff = (score[i] + plain[i] * R.SHORT_NUM // R.SHORT_DEN) * mult
         if f & NF_UNDER_NEG:
             eff = cdiv(eff, R.UNDER_NEG_DIV)
         if eff > best_eff:
             best_eff, best = eff, i
+    if best > 0 and not nflags[best] & NF_SEMANTIC:
+        # The page's itemprop=articleBody holds the best container: the article is all of it.
+        a = parent[best]
+        while a > 0:
+            if nflags[a] & NF_BODYPROP and not nflags[a] & (NF_NEG | NF_UNDER_NEG):
+                best = a
+                break
+            a = parent[a]
     trim = True
     if best < 0:
         # Nothing scores: keep the page's largest article/main container, else all of it.

@@ -6,7 +6,7 @@ import re
 from agentcore.kernels import html_rules as R
 from agentcore.kernels.html_py_bytes import SPACE
 from agentcore.kernels.html_py_tables import (
-    BLOCK, HINTS, INHERITED, NEG, NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, POS, RAW, SKIP,
+    BLOCK, HINTS, INHERITED, NEG, NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_WEAK_NEG, POS, RAW, SKIP,
     TAG_BY_NAME, TAG_FLAGS, TAG_NAME, T_A, T_BASE, T_BODY, T_BR, T_HTML, T_META, T_PLAINTEXT,
     T_TITLE, VOID,
 )
@@ -196,8 +196,12 @@ def start_tag(c: Ctx, i: int) -> int:
             nflags |= NF_POS
         if bodyprop:
             nflags |= NF_BODYPROP
-        elif flags & NEG or rneg or (hneg > 0 and hneg >= hpos):
+        elif flags & NEG or rneg:
             nflags |= NF_NEG
+        elif hneg > 0 and hneg >= hpos:
+            nflags |= NF_NEG
+            if hneg - hpos <= R.WEAK_NEG_MARGIN:
+                nflags |= NF_WEAK_NEG
         c.parent.append(node)
         c.ntag.append(tag)
         c.nflags.append(nflags)

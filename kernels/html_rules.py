@@ -29,6 +29,7 @@ NF_POS = 1 << 1  # content by class/id hints
 NF_ARTICLE = 1 << 2  # <article>, <main>, role=main or role=article
 NF_BODYPROP = 1 << 3  # itemprop=articleBody
 NF_UNDER_NEG = 1 << 4  # inside a boilerplate container (set while scoring)
+NF_WEAK_NEG = 1 << 5  # boilerplate only by a narrow class/id hint margin: its text may overrule it
 NF_SEMANTIC = NF_ARTICLE | NF_BODYPROP  # the page itself marks this container as the article
 
 #: Every flag above by name. This file is their one definition: setup.py generates the compiled
@@ -37,7 +38,8 @@ FLAGS: dict[str, int] = dict(
     BLOCK=BLOCK, VOID=VOID, RAW=RAW, SKIP=SKIP, NEG=NEG, POS=POS, HEADING=HEADING,
     LIST_ITEM=LIST_ITEM, PRE=PRE, CLOSES_P=CLOSES_P, LINK=LINK, TABLE_CELL=TABLE_CELL,
     INHERITED=INHERITED, NF_NEG=NF_NEG, NF_POS=NF_POS, NF_ARTICLE=NF_ARTICLE,
-    NF_BODYPROP=NF_BODYPROP, NF_UNDER_NEG=NF_UNDER_NEG, NF_SEMANTIC=NF_SEMANTIC,
+    NF_BODYPROP=NF_BODYPROP, NF_UNDER_NEG=NF_UNDER_NEG, NF_WEAK_NEG=NF_WEAK_NEG,
+    NF_SEMANTIC=NF_SEMANTIC,
 )
 
 _B = BLOCK
@@ -236,9 +238,15 @@ BAD_LINK_PCT = 75  # a block with more link text than this percentage is boilerp
 LINK_PENALTY = 2  # link characters count this many times against a content block
 EDGE_CHARS = 20  # a link-free sentence this long may open or close the kept run of blocks
 SHORT_NUM, SHORT_DEN = 1, 1  # link-free text too short or plain to score (a sentence under
-# GOOD_CHARS, or without punctuation) counts this much for an <article>, <main>, role=main or
-# itemprop=articleBody container, so a short article there beats a stray block elsewhere
-# (1/2 scores 0.0004 more F1 on the benchmark but loses a 3-line article to a promo line)
+# GOOD_CHARS, or without punctuation: short lines, <br>-split verse, CJK text written with spaces)
+# counts this much for its containers, so a short article beats a stray block elsewhere and a
+# page of unpunctuated paragraphs beats its punctuated comments (it counted only for <article>,
+# <main>, role=main and itemprop=articleBody until the readability test pages showed
+# <div>-only layouts losing their text)
+WEAK_NEG_MARGIN = 1  # a class/id hint verdict of boilerplate by at most this weight is weak:
+RESCUE_CHARS, RESCUE_PCT = 300, 70  # a weakly boilerplate container whose scoring text (the
+# positive block values under it) reaches RESCUE_CHARS and RESCUE_PCT % of its text is content
+# after all ("read-more-content" holding the second half of an article)
 UNDER_NEG_DIV = 4  # a container inside a boilerplate container has its score divided by this
 DECAY_NUM, DECAY_DEN = 3, 4  # a container gets 3/4 of each child's score: the tightest wins
 SIB_PCT, SIB_MIN = 10, 100  # siblings of the best container (or containers repeating its
