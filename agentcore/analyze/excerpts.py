@@ -83,18 +83,21 @@ def select_sentences(corpus: "Corpus", sites: list, budget: int, mode: str, min_
         ranked = order[cuts[g]:cuts[g + 1]]
         if not ranked:
             continue
-        chosen, used = [], 0
+        chosen, chosen_bags, used = [], [], 0
         for x in ranked:
             if chosen and used + gap + min_chars > budget:
                 break           # every candidate left is at least min_chars long
             cost = len(sents[x]) + (gap if chosen else 0)
             if used + cost > budget:
                 continue
-            # A reworded copy (same content words) of a chosen sentence adds nothing.
+            # A reworded copy (same content words) of a chosen sentence adds nothing: shared
+            # words reach 70% of the union (|a| + |b| - shared, no union set built).
             bx = bags[x]
-            if any(len(bx & bags[y]) >= 0.7 * max(len(bx | bags[y]), 1) for y in chosen):
+            nx = len(bx)
+            if any((i := len(bx & by)) >= 0.7 * max(nx + len(by) - i, 1) for by in chosen_bags):
                 continue
             chosen.append(x)
+            chosen_bags.append(bx)
             used += cost
         if chosen:
             chosen.sort(key=lambda x: (page[x], pos[x]))
@@ -132,7 +135,8 @@ def score_sentences(corpus: "Corpus", sentences: list, group, page: list,
     gcontent = content_terms(textops, flags, guids, gfirst)
     gw = term_weights(gcounts) * gcontent
     if any(page):       # some site has a second page: weigh by the site's own IDF
-        gw *= _site_idf(np, group, np.asarray(page, np.int64), offs, ginv, guoff, n_groups)
+        gw *= _site_idf(np, sim, ids, offs, group, np.asarray(page, np.int64), ginv, guoff,
+                        n_groups)
     entry = ginv[first]
     w = gw[entry]
     content = gcontent[entry]
@@ -142,18 +146,18 @@ def score_sentences(corpus: "Corpus", sentences: list, group, page: list,
     return score, _Bags(np, uids, content, uoff)
 
 
-def _site_idf(np, group, page, offs, ginv, guoff, n_groups):
+def _site_idf(np, sim, ids, offs, group, page, ginv, guoff, n_groups):
     """Per group entry (a site's distinct word): ``ln((1 + pages) / (1 + df)) + 1`` over its
     site's pages."""
-    n_entries = guoff[-1]
-    # a "page" is a run of sentences with the same (group, page): sentences arrive in that order
+    # a page is a run of sentences with the same (group, page): sentences arrive in that order
     new = np.ones(group.size, bool)
     new[1:] = (group[1:] != group[:-1]) | (page[1:] != page[:-1])
-    pages = np.bincount(group[new], minlength=n_groups)
-    doc = np.cumsum(new) - 1
-    n_docs = int(doc[-1]) + 1
-    tok_doc = np.repeat(doc, np.diff(offs))
-    seen = np.unique(ginv * n_docs + tok_doc)           # each (word, page) once
-    df = np.bincount(seen // n_docs, minlength=n_entries)
-    n = np.repeat(pages, np.diff(guoff))
+    starts = np.flatnonzero(new)
+    # each page's distinct words (their first tokens) map to their site's entries: df counts them
+    _, _, first, _ = sim.doc_counts(ids, offs[np.append(starts, group.size)])
+    df = np.bincount(ginv[first], minlength=int(guoff[-1]))
+    if n_groups == 1:   # one site (a prompt): its page count is one number
+        n = float(starts.size)
+    else:
+        n = np.repeat(np.bincount(group[starts], minlength=n_groups), np.diff(guoff))
     return np.log((1.0 + n) / (1.0 + df)) + 1.0
