@@ -119,6 +119,8 @@ def test_sites_get_llm_summaries_from_the_real_model(tmp_path):
             for r in results:
                 assert r.category in CATEGORIES
                 assert 16 <= len(r.summary) <= 100  # the schema's bounds
+                # the demo's job shows placeholders, not worked examples the model could copy
+                assert not DEMO_TASK.copies_prompt(r.summary), r.summary
                 assert r.prompt_tokens > 0 and r.completion_tokens > 0
             assert res.counts["DONE"] == res.agents
             # the kernel batches (links, extract, analyse) took a core from the engine's budget

@@ -119,7 +119,8 @@ class CrawlRows:
             code = "llm_error"
         stage = d["fail_stage"][aid] or ("llm" if kind == "llm" else
                                          reason.split(":")[0] if ":" in reason else "")
-        detail = d["fail_detail"][aid] or sentence
+        detail = d["fail_detail"][aid] or sentence or (
+            f"the {stage or kind} step ran past its state's timeout" if code == "timeout" else "")
         return Failure(kind=kind, key=d["url"][aid] if kind == "page" else host, host=host,
                        stage=stage[:40], reason=code, detail=str(detail)[:500],
                        attempts=d["fetch_attempts"][aid] or 1, at=time.time())

@@ -128,6 +128,12 @@ def run_job(args) -> int:
     from agentcore.crawl.task import PromptTooLong
     from agentcore.demo.run import execute_job
 
+    given = [f for f in ("urls", "corpus", "local_web") if getattr(args, f)]
+    if len(given) != 1 and not args.resume:
+        print("agentcore job: give the sites with one of --urls FILE (- for stdin), --corpus DIR "
+              f"or --local-web N{' (not ' + ' and '.join(given) + ')' if given else ''}",
+              file=sys.stderr)
+        return 2
     try:
         job = job_of(args)
         out = execute_job(job, args, progress_factory=live)
