@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -302,6 +303,7 @@ def test_close_resolves_unfinished_requests_as_cancelled(server):
     results = [f.result(timeout=5) for f in futs]
     assert all(r.finish_reason == "cancelled" and r.error == "cancelled" for r in results)
     assert eng.metrics()["requests_cancelled"] == 3
+    assert "agentcore-llm-remote" not in {t.name for t in threading.enumerate()}  # the loop thread ended
     server.reset()
 
 
