@@ -12,7 +12,6 @@ future is already resolved when ``submit`` returns.
 from __future__ import annotations
 
 import concurrent.futures
-import json
 from typing import Callable
 
 from agentcore.llm.request import Result
@@ -31,8 +30,8 @@ class InstantModel:
         self.requests += 1
         try:
             value = self.policy(messages)
-            res = Result(text=json.dumps(value), value=value, prompt_tokens=len(messages),
-                         completion_tokens=1)
+            # no text: an instant model costs nothing, and the agent reads only the value
+            res = Result(value=value, prompt_tokens=len(messages), completion_tokens=1)
         except Exception as exc:  # noqa: BLE001 - a failing policy is a model error, like the engine's
             res = Result(finish_reason="error", error=f"model: {type(exc).__name__}: {exc}")
         fut.set_result(res)

@@ -99,7 +99,7 @@ class AgentSteps:
             if "answer" in v:
                 return None
         raise ValueError(f"the reply is neither a call of a declared tool nor an answer: "
-                         f"{result.text[:120]!r}")
+                         f"{(result.text or repr(v))[:120]!r}")
 
     # ---- TOOL: run the call, append the turn --------------------------------------------------
 
