@@ -26,7 +26,7 @@ from kernels._html_links cimport links
 from kernels._html_score cimport block_value, select
 cimport kernels._html_tables as tables
 from kernels._html_tables cimport (
-    BLOCK, CLOSES_P, HEADING, INHERITED, LINK, LIST_ITEM, NEG, NF_ARTICLE, NF_BODYPROP, NF_NEG,
+    BLOCK, CLOSES_P, GRID, HEADING, INHERITED, LINK, LIST_ITEM, NEG, NF_ARTICLE, NF_BODYPROP, NF_NEG,
     NF_POS, NF_SEMANTIC, NF_UNDER_NEG, NF_WEAK_NEG, POS, PRE, RAW, SKIP, TABLE_CELL, VOID, init_tables,
 )
 from kernels._html_tokenize cimport parse
@@ -160,7 +160,7 @@ def flag_values():
     html_rules.FLAGS, which they are copied from)."""
     return dict(
         BLOCK=BLOCK, VOID=VOID, RAW=RAW, SKIP=SKIP, NEG=NEG, POS=POS, HEADING=HEADING,
-        LIST_ITEM=LIST_ITEM, PRE=PRE, CLOSES_P=CLOSES_P, LINK=LINK, TABLE_CELL=TABLE_CELL,
+        LIST_ITEM=LIST_ITEM, PRE=PRE, CLOSES_P=CLOSES_P, LINK=LINK, TABLE_CELL=TABLE_CELL, GRID=GRID,
         INHERITED=INHERITED, NF_NEG=NF_NEG, NF_POS=NF_POS, NF_ARTICLE=NF_ARTICLE,
         NF_BODYPROP=NF_BODYPROP, NF_UNDER_NEG=NF_UNDER_NEG, NF_WEAK_NEG=NF_WEAK_NEG,
         NF_SEMANTIC=NF_SEMANTIC,

@@ -4,8 +4,9 @@ from libc.stdint cimport int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp
 
+from kernels._html_bytes cimport is_space
 from kernels._html_tables cimport (
-    BAD_LINK_PCT, DECAY_DEN, DECAY_NUM, EDGE_CHARS, GOOD_CHARS, HEADING, LINK_PENALTY,
+    GRID, TAG_FLAGS, BAD_LINK_PCT, DECAY_DEN, DECAY_NUM, EDGE_CHARS, GOOD_CHARS, HEADING, LINK_PENALTY,
     NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_SEMANTIC, NF_UNDER_NEG, NF_WEAK_NEG, RESCUE_CHARS,
     RESCUE_PCT, SAME_CLASS, SHORT_DEN, SHORT_NUM, SIB_MIN, SIB_PCT, T_P, UNDER_NEG_DIV,
 )
@@ -48,12 +49,30 @@ cdef inline int64_t node_mult(Node* nd) noexcept nogil:
     return m
 
 
+cdef inline int64_t first_class(Ctx* c, Node* nd, int64_t* start) noexcept nogil:
+    # The first name of a node's class attribute: its length, its offset in start[0].
+    cdef int64_t k = nd.cls_off, end = nd.cls_off + nd.cls_len
+    while k < end and is_space(c.s[k]):
+        k += 1
+    start[0] = k
+    while k < end and not is_space(c.s[k]):
+        k += 1
+    return k - start[0]
+
+
 cdef inline bint same_class(Ctx* c, int32_t i, int32_t j) noexcept nogil:
-    # A container repeating the best one's tag and class (article bodies split in chunks).
+    # A container repeating the best one's tag and first class name (article bodies split in
+    # chunks: "story-body story-body-2").
     cdef Node* a = &c.nodes[i]
     cdef Node* b = &c.nodes[j]
-    return (a.tag == b.tag and a.cls_len > 0 and a.cls_len == b.cls_len
-            and memcmp(c.s + a.cls_off, c.s + b.cls_off, a.cls_len) == 0)
+    cdef int64_t ao, bo, al, bl
+    if a.tag != b.tag:
+        return False
+    bl = first_class(c, b, &bo)
+    if bl == 0:
+        return False
+    al = first_class(c, a, &ao)
+    return al == bl and memcmp(c.s + ao, c.s + bo, al) == 0
 
 
 cdef inline int select(Ctx* c, uint8_t* keep) noexcept nogil:
@@ -101,6 +120,10 @@ cdef inline int select(Ctx* c, uint8_t* keep) noexcept nogil:
         if eff > best_eff:
             best_eff = eff
             best = i
+    # A list or table part is never the article on its own: the element around it is.
+    while (best > 0 and (TAG_FLAGS[c.nodes[best].tag] & GRID) and c.nodes[best].parent > 0
+           and not (c.nodes[c.nodes[best].parent].flags & (NF_NEG | NF_UNDER_NEG))):
+        best = c.nodes[best].parent
     if best > 0 and not (c.nodes[best].flags & NF_SEMANTIC):
         # The page's itemprop=articleBody holds the best container: the article is all of it.
         a = c.nodes[best].parent

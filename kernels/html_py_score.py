@@ -1,12 +1,16 @@
 """Pure twin, scoring: text and link density per block, summed up the container tree; which blocks to keep (as _html_score.pxd)."""
 from __future__ import annotations
 
+import re
+
 from agentcore.kernels import html_rules as R
-from agentcore.kernels.html_py_bytes import cdiv
+from agentcore.kernels.html_py_bytes import SPACE, cdiv
 from agentcore.kernels.html_py_tables import (
-    HEADING, NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_SEMANTIC, NF_UNDER_NEG, NF_WEAK_NEG, T_P,
+    GRID, HEADING, TAG_FLAGS, NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_SEMANTIC, NF_UNDER_NEG, NF_WEAK_NEG, T_P,
 )
 from agentcore.kernels.html_py_tree import Ctx
+
+_TOKEN = re.compile(rb"[^ \t\n\r\f]*")
 
 
 # -- scoring and selection ---------------------------------------------------------------
@@ -55,6 +59,10 @@ def select(c: Ctx) -> list[bool]:
             eff = cdiv(eff, R.UNDER_NEG_DIV)
         if eff > best_eff:
             best_eff, best = eff, i
+    # A list or table part is never the article on its own: the element around it is.
+    while (best > 0 and TAG_FLAGS[ntag[best]] & GRID and parent[best] > 0
+           and not nflags[parent[best]] & (NF_NEG | NF_UNDER_NEG)):
+        best = parent[best]
     if best > 0 and not nflags[best] & NF_SEMANTIC:
         # The page's itemprop=articleBody holds the best container: the article is all of it.
         a = parent[best]
@@ -76,14 +84,15 @@ def select(c: Ctx) -> list[bool]:
         trim = False  # the page marks this container as the article: headline, short lines too
     state = [0] * nn
     bp = parent[best] if best > 0 else -1
+    best_cls = first_class(ncls[best])
     sib_min = max(cdiv(score[best] * R.SIB_PCT, 100), R.SIB_MIN)
     for i in range(nn):
         p = parent[i]
         if i == best or (R.SIB_PCT > 0 and bp >= 0 and not nflags[i] & NF_NEG
                          and score[i] >= sib_min
-                         and (p == bp or (not nflags[i] & NF_UNDER_NEG and ncls[i]
-                                          and ncls[i] == ncls[best]
-                                          and ntag[i] == ntag[best]))):
+                         and (p == bp or (not nflags[i] & NF_UNDER_NEG
+                                          and ntag[i] == ntag[best] and best_cls
+                                          and first_class(ncls[i]) == best_cls))):
             state[i] = 1
         elif i == 0 or state[p] == 0:
             state[i] = 0
@@ -107,6 +116,13 @@ def select(c: Ctx) -> list[bool]:
                 keep[i] = False
     c.score, c.total = score, total  # for _debug
     return keep
+
+
+def first_class(value: bytes | None) -> bytes:
+    """The first name of a class attribute value (b"" if none)."""
+    if not value:
+        return b""
+    return _TOKEN.match(value.lstrip(SPACE)).group()
 
 
 def link_dense(b: list[int]) -> bool:

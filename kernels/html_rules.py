@@ -21,6 +21,7 @@ PRE = 1 << 8  # whitespace is kept
 CLOSES_P = 1 << 9  # an open <p> ends when this starts
 LINK = 1 << 10
 TABLE_CELL = 1 << 11
+GRID = 1 << 12  # a part of a list or table: never the article container on its own
 INHERITED = SKIP | HEADING | LIST_ITEM | PRE | LINK | TABLE_CELL  # passed down to descendants
 
 # Container flags (nodes of the container tree).
@@ -37,13 +38,15 @@ NF_SEMANTIC = NF_ARTICLE | NF_BODYPROP  # the page itself marks this container a
 FLAGS: dict[str, int] = dict(
     BLOCK=BLOCK, VOID=VOID, RAW=RAW, SKIP=SKIP, NEG=NEG, POS=POS, HEADING=HEADING,
     LIST_ITEM=LIST_ITEM, PRE=PRE, CLOSES_P=CLOSES_P, LINK=LINK, TABLE_CELL=TABLE_CELL,
-    INHERITED=INHERITED, NF_NEG=NF_NEG, NF_POS=NF_POS, NF_ARTICLE=NF_ARTICLE,
+    GRID=GRID, INHERITED=INHERITED, NF_NEG=NF_NEG, NF_POS=NF_POS, NF_ARTICLE=NF_ARTICLE,
     NF_BODYPROP=NF_BODYPROP, NF_UNDER_NEG=NF_UNDER_NEG, NF_WEAK_NEG=NF_WEAK_NEG,
     NF_SEMANTIC=NF_SEMANTIC,
 )
 
 _B = BLOCK
 _BP = BLOCK | CLOSES_P
+_G = BLOCK | GRID
+_GP = BLOCK | CLOSES_P | GRID
 
 # Order matters only in that ids are list positions (id 0 is "unknown tag").
 TAGS: list[tuple[str, int]] = [
@@ -64,14 +67,14 @@ TAGS: list[tuple[str, int]] = [
     ("nav", _BP | NEG), ("aside", _BP | NEG), ("header", _BP | NEG), ("footer", _BP | NEG),
     ("form", _BP), ("menu", _BP | NEG), ("dialog", _BP | NEG), ("address", _BP),
     ("blockquote", _BP), ("center", _BP), ("details", _BP), ("summary", _B),
-    ("dl", _BP), ("dt", _BP), ("dd", _BP), ("fieldset", _BP), ("legend", _B),
+    ("dl", _GP), ("dt", _GP), ("dd", _GP), ("fieldset", _BP), ("legend", _B),
     ("figure", _BP), ("figcaption", _BP), ("hgroup", _BP),
     ("h1", _BP | HEADING), ("h2", _BP | HEADING), ("h3", _BP | HEADING),
     ("h4", _BP | HEADING), ("h5", _BP | HEADING), ("h6", _BP | HEADING),
-    ("ul", _BP), ("ol", _BP), ("dir", _BP), ("li", _BP | LIST_ITEM), ("pre", _BP | PRE),
+    ("ul", _GP), ("ol", _GP), ("dir", _GP), ("li", _GP | LIST_ITEM), ("pre", _BP | PRE),
     ("listing", _BP | PRE),
-    ("table", _BP), ("caption", _B), ("thead", _B), ("tbody", _B), ("tfoot", _B),
-    ("tr", _B), ("td", _B | TABLE_CELL), ("th", _B | TABLE_CELL),
+    ("table", _GP), ("caption", _G), ("thead", _G), ("tbody", _G), ("tfoot", _G),
+    ("tr", _G), ("td", _G | TABLE_CELL), ("th", _G | TABLE_CELL),
     ("span", 0), ("b", 0), ("i", 0), ("em", 0), ("strong", 0), ("u", 0), ("s", 0),
     ("small", 0), ("big", 0), ("font", 0), ("sub", 0), ("sup", 0), ("code", 0),
     ("abbr", 0), ("cite", 0), ("q", 0), ("time", 0), ("mark", 0), ("del", 0), ("ins", 0),
@@ -250,7 +253,8 @@ RESCUE_CHARS, RESCUE_PCT = 300, 70  # a weakly boilerplate container whose scori
 UNDER_NEG_DIV = 4  # a container inside a boilerplate container has its score divided by this
 DECAY_NUM, DECAY_DEN = 3, 4  # a container gets 3/4 of each child's score: the tightest wins
 SIB_PCT, SIB_MIN = 10, 100  # siblings of the best container (or containers repeating its
-# tag and class, as article bodies split in chunks do) scoring this much are kept too
+# tag and first class name, as article bodies split in chunks do: "story-body story-body-2")
+# scoring this much are kept too
 
 # Limits that keep memory bounded and time linear on hostile input.
 MAX_DEPTH = 1024  # deeper elements are not pushed; their text goes to the deepest element
