@@ -6,9 +6,9 @@ from libc.string cimport memcmp
 
 from kernels._html_bytes cimport is_space
 from kernels._html_tables cimport (
-    GRID, TAG_FLAGS, BAD_LINK_PCT, DECAY_DEN, DECAY_NUM, EDGE_CHARS, GOOD_CHARS, HEADING, LINK_PENALTY,
+    BAD_LINK_PCT, DECAY_DEN, DECAY_NUM, EDGE_CHARS, GOOD_CHARS, GRID, HEADING, LINK_PENALTY,
     NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_SEMANTIC, NF_UNDER_NEG, NF_WEAK_NEG, RESCUE_CHARS,
-    RESCUE_PCT, SAME_CLASS, SHORT_DEN, SHORT_NUM, SIB_MIN, SIB_PCT, T_P, UNDER_NEG_DIV,
+    RESCUE_PCT, SAME_CLASS, SHORT_DEN, SHORT_NUM, SIB_MIN, SIB_PCT, T_P, TAG_FLAGS, UNDER_NEG_DIV,
 )
 from kernels._html_tree cimport Block, Ctx, Node
 
@@ -128,7 +128,8 @@ cdef inline int select(Ctx* c, uint8_t* keep) noexcept nogil:
         # The page's itemprop=articleBody holds the best container: the article is all of it.
         a = c.nodes[best].parent
         while a > 0:
-            if (c.nodes[a].flags & NF_BODYPROP) and not (c.nodes[a].flags & (NF_NEG | NF_UNDER_NEG)):
+            if ((c.nodes[a].flags & NF_BODYPROP)
+                    and not (c.nodes[a].flags & (NF_NEG | NF_UNDER_NEG))):
                 best = a
                 break
             a = c.nodes[a].parent

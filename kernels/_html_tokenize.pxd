@@ -7,9 +7,8 @@ from kernels._html_bytes cimport eq_lower, is_alpha, is_space, lower
 from kernels._html_tables cimport (
     BLOCK, HINT_GOTO, HINT_OUT, HINT_W, INHERITED, MAX_DEPTH, MAX_LINKS, MAX_NODES, NEG,
     NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_WEAK_NEG, POS, RAW, SKIP, SYM, SYMBOLS, TAG_FLAGS,
-    TAG_LEN, WEAK_NEG_MARGIN,
-    TAG_NAME, TAG_SLOT, TAG_SLOTS, T_A, T_BASE, T_BODY, T_BR, T_HTML, T_META, T_PLAINTEXT,
-    T_TITLE, VOID, fnv32,
+    TAG_LEN, TAG_NAME, TAG_SLOT, TAG_SLOTS, T_A, T_BASE, T_BODY, T_BR, T_HTML, T_META,
+    T_PLAINTEXT, T_TITLE, VOID, WEAK_NEG_MARGIN, fnv32,
 )
 from kernels._html_tree cimport (
     Ctx, Entry, Node, add_text, end_block, find_open, grow_links, implicit_close, pop_to,

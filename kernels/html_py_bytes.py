@@ -1,4 +1,4 @@
-"""Pure twin, bytes: byte classes and the integer and counting helpers of both twins (as _html_bytes.pxd)."""
+"""Pure twin, bytes: byte classes and the counting helpers both twins share (_html_bytes.pxd)."""
 from __future__ import annotations
 
 import re

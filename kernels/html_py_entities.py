@@ -1,4 +1,4 @@
-"""Pure twin, entities: character references in text and attribute values (as _html_entities.pxd)."""
+"""Pure twin, entities: character references in text and attribute values (_html_entities.pxd)."""
 from __future__ import annotations
 
 from agentcore.kernels import html_rules as R

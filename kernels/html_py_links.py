@@ -1,4 +1,4 @@
-"""Pure twin, links: hrefs resolved against the page URL and <base>, normalized, de-duplicated, split by site (as _html_links.pxd)."""
+"""Pure twin, links: hrefs resolved, normalized, de-duplicated, split by site (_html_links.pxd)."""
 from __future__ import annotations
 
 from agentcore.kernels.html_py_bytes import alnum

@@ -1,4 +1,4 @@
-"""Pure twin, scoring: text and link density per block, summed up the container tree; which blocks to keep (as _html_score.pxd)."""
+"""Pure twin, scoring: block and container scores, and which blocks to keep (_html_score.pxd)."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,8 @@ import re
 from agentcore.kernels import html_rules as R
 from agentcore.kernels.html_py_bytes import SPACE, cdiv
 from agentcore.kernels.html_py_tables import (
-    GRID, HEADING, TAG_FLAGS, NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_SEMANTIC, NF_UNDER_NEG, NF_WEAK_NEG, T_P,
+    GRID, HEADING, NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_SEMANTIC, NF_UNDER_NEG, NF_WEAK_NEG,
+    T_P, TAG_FLAGS,
 )
 from agentcore.kernels.html_py_tree import Ctx
 

@@ -1,4 +1,4 @@
-"""Pure twin, tables: html_rules' flags, tag ids and hint patterns as the twin uses them (as _html_tables.pxd)."""
+"""Pure twin, tables: html_rules' flags, tag ids and hint patterns as bytes (_html_tables.pxd)."""
 from __future__ import annotations
 
 from agentcore.kernels import html_rules as R

@@ -1,4 +1,4 @@
-"""Pure twin, tokenizer: one scan of the page's bytes into tags, attributes and text (as _html_tokenize.pxd)."""
+"""Pure twin, tokenizer: one scan of a page into tags, attributes and text (_html_tokenize.pxd)."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,8 @@ import re
 from agentcore.kernels import html_rules as R
 from agentcore.kernels.html_py_bytes import SPACE
 from agentcore.kernels.html_py_tables import (
-    BLOCK, HINTS, INHERITED, NEG, NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_WEAK_NEG, POS, RAW, SKIP,
+    BLOCK, HINTS, INHERITED, NEG, NF_ARTICLE, NF_BODYPROP, NF_NEG, NF_POS, NF_WEAK_NEG, POS, RAW,
+    SKIP,
     TAG_BY_NAME, TAG_FLAGS, TAG_NAME, T_A, T_BASE, T_BODY, T_BR, T_HTML, T_META, T_PLAINTEXT,
     T_TITLE, VOID,
 )

@@ -1,8 +1,10 @@
-"""Pure twin, tree: the parse state (element stack, container nodes, text blocks) and its edits (as _html_tree.pxd)."""
+"""Pure twin, tree: element stack, container nodes, text blocks and their edits (_html_tree.pxd)."""
 from __future__ import annotations
 
 from agentcore.kernels import html_rules as R
-from agentcore.kernels.html_py_bytes import CJK_PUNCT, CONTINUATION, PUNCT, SPACE, WS_SPLIT, char_count
+from agentcore.kernels.html_py_bytes import (
+    CJK_PUNCT, CONTINUATION, PUNCT, SPACE, WS_SPLIT, char_count,
+)
 from agentcore.kernels.html_py_entities import decode_refs
 from agentcore.kernels.html_py_tables import (
     BLOCK, CLOSES_P, LINK, PRE, SKIP, TAG_FLAGS, T_DD, T_DL, T_DT, T_LI, T_MENU, T_OL, T_OPTION,

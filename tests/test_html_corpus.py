@@ -1,4 +1,4 @@
-"""agentcore.kernels.html on real and hostile pages: F1 on both development sets, twins identical, hostile input survives.
+"""agentcore.kernels.html on real and hostile pages: F1 on two page sets, twins identical, hostile input survives.
 
 The development sets are beside the repository in ../shared/data (CI has them; the product never
 needs them): article-extraction-benchmark, 181 real pages with their true article bodies, and
