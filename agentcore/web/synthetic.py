@@ -57,9 +57,6 @@ class SyntheticWeb(WebTruth):
                     self._renderers[si] = data
         return data
 
-    # tests/test_html.py still calls web._site(si); web.article(si, j) is the public way.
-    _site = renderer
-
     def article(self, site: int, j: int) -> Article:
         """The article page j of a site renders: the ground truth of its text."""
         return self.renderer(site).article_for(j)
