@@ -3,8 +3,8 @@
 Two hosts are one site when they are equal once a leading ``www.`` is set aside, or when one is a
 subdomain of the other (``blog.example.com`` and ``example.com``; not ``a.example.com`` and
 ``b.example.com``, which are siblings). Comparison ignores ASCII case. The HTML kernels apply the
-same rule to split a page's links into internal and external (``same_site`` in kernels/_html.pyx
-and kernels/html_py.py, on URL bytes); the crawler applies it to redirects. tests/test_urls.py
+same rule to split a page's links into internal and external (``same_site`` in kernels/_html_links.pxd
+and kernels/html_py_links.py, on URL bytes); the crawler applies it to redirects. tests/test_urls.py
 checks that all of them agree.
 
 >>> same_site("www.python.org", "python.org"), same_site("docs.python.org", "python.org")
