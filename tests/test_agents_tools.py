@@ -83,8 +83,10 @@ def test_turn_schema_admits_exactly_one_valid_call_or_the_answer():
                               "required": ["n"], "additionalProperties": False})
     assert not validate({"answer": {"n": 3}}, out) and validate({"answer": "3"}, out)
     schema_to_gbnf(out)
-    assert turn_schema([], None) == {"type": "object", "properties": {"answer": {"type": "string"}},
-                                     "required": ["answer"], "additionalProperties": False}
+    assert turn_schema([], None) == {"type": "object", "properties": {
+        "answer": {"type": "string", "minLength": 1}},  # a small model's "" is no answer
+        "required": ["answer"], "additionalProperties": False}
+    assert validate({"answer": ""}, sch)
 
 
 def test_a_tool_call_always_ends_in_an_observation():
@@ -193,7 +195,7 @@ def test_agent_prompt_lists_tools_briefly():
     agent = Agent("Do sums.", [add])
     prompt = agent.system_prompt()
     assert prompt.splitlines()[:3] == ["Do sums.", "Tools:", "- add(a: int, b: int): a + b."]
-    assert '{"tool": "add", "args": {"a": ..., "b": ...}}' in prompt
+    assert '{"tool": "add", "args": {"a": ..., "b": ...}} calls a tool; {"answer": "..."}' in prompt
     assert len(prompt) < 300
     with pytest.raises(ValueError, match="unique"):
         Agent("x", [add, add])

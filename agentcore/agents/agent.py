@@ -60,15 +60,17 @@ class Agent:
         """Instructions, the tool list and the reply format: short, since every agent's
         conversation starts with it (the engine computes it once and shares it)."""
         lines = [self.instructions.strip()]
+        answer = _placeholder(self.output_schema or {"type": "string"})
         if self.tools:
             lines.append("Tools:")
             lines += [f"- {t.signature()}" for t in self.tools]
             t0 = self.tools[0]
-            args = ", ".join(f'"{n}": ...' for n in t0.parameters["properties"])
+            props = t0.parameters["properties"]
+            args = ", ".join(f'"{n}": {_placeholder(s)}' for n, s in props.items())
             lines.append(f'Reply with one JSON object: {{"tool": "{t0.name}", "args": {{{args}}}}} '
-                         'calls a tool; {"answer": ...} when you know the answer.')
+                         f'calls a tool; {{"answer": {answer}}} when you know the answer.')
         else:
-            lines.append('Reply with one JSON object: {"answer": ...}.')
+            lines.append(f'Reply with one JSON object: {{"answer": {answer}}}.')
         return "\n".join(lines)
 
     def columns(self, prefix: str = "", input: str = "input", key: str | None = None) -> Columns:
@@ -118,3 +120,8 @@ class Agent:
                        State(p + "SAVE_ANSWER", steps.save_action(f"{p.lower()}save_answer"),
                              on_ok=on_done, on_error=on_fail, **retry)]
         return states
+
+
+def _placeholder(schema: dict) -> str:
+    # a tiny model copies the example's shape: a quoted "..." where a string goes
+    return '"..."' if schema.get("type") == "string" else "..."

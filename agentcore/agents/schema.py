@@ -121,8 +121,11 @@ def call_schema(name: str, arguments: dict) -> dict:
 
 
 def answer_schema(output_schema: dict | None) -> dict:
-    """The schema of the final answer: ``{"answer": ...}`` under ``output_schema`` (default: text)."""
-    return {"type": "object", "properties": {"answer": output_schema or {"type": "string"}},
+    """The schema of the final answer: ``{"answer": ...}`` under ``output_schema`` (default:
+    non-empty text)."""
+    # minLength: a small model otherwise often "answers" with an empty string
+    text = {"type": "string", "minLength": 1}
+    return {"type": "object", "properties": {"answer": output_schema or text},
             "required": ["answer"], "additionalProperties": False}
 
 
