@@ -63,6 +63,6 @@ def extensions():
 setup(
     packages=[*find_packages(include=["agentcore", "agentcore.*"]), KERNELS],
     package_dir={KERNELS: "kernels"},
-    package_data={KERNELS: ["*.pyx", "*.pxd", "*.pyi"]},
+    package_data={KERNELS: ["*.pyx", "*.pxd", "*.pyi"], "agentcore.demo": ["*.toml"]},
     ext_modules=extensions(),
 )

@@ -31,7 +31,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     sw.add_argument("--batch", type=int, default=250_000, help="agents per action call")
 
     demo = sub.add_parser("demo", help="the scrape-analyze-store swarm demo (embedded defaults)")
-    from . import demo as demo_mod
+    from agentcore.demo import cli as demo_mod
 
     demo_mod.add_arguments(demo)
 
@@ -61,14 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         from agentcore.demo.lifecycle import run_swarm_demo
 
         return run_swarm_demo(args.agents, args.batch)
-    if args.command == "demo":
-        from . import demo
+    if args.command in ("demo", "job"):
+        from agentcore.demo import cli as demo_cli  # (agentcore.demo.run is the runner module)
 
-        return demo.run(args)
-    if args.command == "job":
-        from . import demo
-
-        return demo.run_job(args)
+        return demo_cli.run(args) if args.command == "demo" else demo_cli.run_job(args)
     if args.command == "export":
         from . import export
 

@@ -4,7 +4,6 @@
 end), ``config`` (the demo's job, read from its job file ``demo.toml``),
 ``display`` (the live view), ``report`` (the HTML report), ``lifecycle`` (`agentcore swarm`).
 """
-from agentcore.demo.cli import (DEFAULT_DB, DEFAULT_REPORT, add_arguments, add_job_arguments, run,
-                                run_job)
 
-__all__ = ["add_arguments", "add_job_arguments", "run", "run_job", "DEFAULT_DB", "DEFAULT_REPORT"]
+# Nothing is re-exported: ``agentcore.demo.run`` names the runner module, and a function of the same
+# name here would shadow it depending on import order. The CLI calls ``agentcore.demo.cli``.

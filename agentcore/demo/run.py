@@ -124,6 +124,7 @@ def run_once(make_job, make_sites, args, config, restore, progress_factory,
                         max_url_bytes=job.max_url_bytes)
         heading = f"{title}: {len(sites.home_urls)} sites"
         progress = (progress_factory or Quiet)(heading, lambda: extra_rows(pipe, engine))
+        progress.job = pipe  # the live display's stage bars come from the job's counters
         t0 = time.monotonic()
         with progress:
             res = asyncio.run(pipe.run(sites.home_urls, hosts=sites.static_hosts,
@@ -171,8 +172,7 @@ class Quiet:
 def extra_rows(pipe, engine) -> list[tuple[str, str]]:
     s = pipe.stats
     el = max(1e-6, time.monotonic() - pipe.t0)
-    rows = [("pages/s", f"{s['pages_ok'] / el:.0f}"), ("pages ok / failed",
-            f"{s['pages_ok']:,d} / {s['pages_failed']:,d}"), ("LLM summaries", f"{s['llm_ok']:,d}")]
+    rows = [("pages ok / failed", f"{s['pages_ok']:,d} / {s['pages_failed']:,d}")]
     if engine is not None:
         m = engine.metrics()
         rows.append(("LLM tokens/s", f"{(m['prompt_tokens'] + m['generated_tokens']) / el:.0f}"))
