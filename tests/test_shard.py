@@ -1,0 +1,141 @@
+"""Sharded runs on a real local Ray cluster: 2 shards store the rows one process stores, on both stores, and survive a killed shard."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import pytest
+
+from agentcore.crawl.jobfile import parse_job
+from agentcore.crawl.tables import ROW_TYPES
+from agentcore.shard import WorkQueue, split_by_host
+from agentcore.store import open_store
+from agentcore.store.schema import from_db, table_of
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# small: the machine is shared; generous timeouts: a loaded CPU must not turn ok pages into
+# timeouts (the slow pages, 10x longer than the timeout, still time out in every run)
+N_SITES, PAGES, SEED, TIMEOUT = 12, (5, 8), 7, 6.0
+JOB = parse_job(f"[crawl]\nmax_pages = 8\ntimeout = {TIMEOUT}\ndelay = 0.0\nper_host = 4")
+VOLATILE = {"run_id", "fetched_at", "elapsed_ms", "finished_at", "created_at", "at"}
+
+
+def serve():
+    """A fresh local web per run: its flaky pages remember who asked, so runs never share one."""
+    from agentcore.crawl.inputs import Sites
+    from agentcore.web.server import ProcessServer
+
+    server = ProcessServer(n_sites=N_SITES, pages_per_site=PAGES, seed=SEED,
+                           slow_seconds=10 * TIMEOUT).start()
+    return Sites(server.web.home_urls(), server.host_map(), None, [], server)
+
+
+def table_rows(store, run_id) -> dict[str, set]:
+    """Every row of every crawl table of a run, without its timestamps and timings."""
+    out = {}
+    for t in ROW_TYPES:
+        tab = table_of(t)
+        cols = [(c, kind) for c, kind in tab.columns if c not in VOLATILE]
+        rows = store.query(f"SELECT {', '.join(c for c, _ in cols)} FROM {tab.name} "
+                           "WHERE run_id = ?", (run_id,), uses=(t,))
+        out[tab.name] = {tuple(same(from_db(kind, v)) for (_, kind), v in zip(cols, r))
+                         for r in rows}
+    return out
+
+
+def same(value):
+    """A value as both stores give it back (floats to 6 places)."""
+    return round(value, 6) if isinstance(value, float) else value
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+    """The rows of a one-process run of the same job on the same web (the reference)."""
+    from agentcore.shard.worker import jobfile_factory
+
+    make_job, _ = jobfile_factory(JOB, llm=False)
+    store = open_store(str(tmp_path_factory.mktemp("one") / "one.db"))
+    run_id = store.create_run({})
+    with serve() as sites:
+        job = make_job(store, run_id, None)
+        asyncio.run(job.run(sites.home_urls, hosts=sites.static_hosts))
+    rows = table_rows(store, run_id)
+    store.close()
+    assert len(rows["sites"]) == N_SITES and len(rows["pages"]) > 3 * N_SITES
+    return rows
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    pytest.importorskip("ray")
+    import ray
+
+    from agentcore.shard.driver import start_ray
+
+    start_ray("local", 2)  # one logical CPU per shard
+    yield ray
+    ray.shutdown()
+
+
+def sharded(store_url, ray_local, progress=None, chunk=2):
+    from agentcore.shard import run_sharded
+
+    store = open_store(store_url)
+    run_id = store.create_run({"shards": 2})
+    store.close()
+    with serve() as sites:
+        run = run_sharded(JOB, sites, shards=2, address="local", store_url=store_url,
+                          run_id=run_id, chunk=chunk, progress=progress, start_timeout=180)
+    store = open_store(store_url)
+    try:
+        return run, table_rows(store, run_id)
+    finally:
+        store.close()
+
+
+def test_two_shards_store_the_rows_of_one_process(db_url, ray_local, one_process):
+    run, rows = sharded(db_url, ray_local)
+    assert run.queue.finished and not run.lost and len(run.queue.done) == N_SITES // 2
+    assert {k: len(v) for k, v in rows.items()} == {k: len(v) for k, v in one_process.items()}
+    assert rows == one_process
+    rates = run.shard_rates()
+    assert set(rates) == {"shard-0", "shard-1"} and all(r > 0 for r in rates.values())
+    assert run.timeline and run.timeline[-1]["pages"] > 0
+
+
+def test_a_killed_shard_loses_and_doubles_nothing(tmp_path, ray_local, one_process):
+    killed = []
+
+    def kill_one(run):
+        h = run.shards[0]
+        if not killed and h.call is not None and run.stats["pages_ok"] >= 6:
+            ray_local.kill(h.actor)
+            killed.append(list(run.queue.running.get(h.name, ())))
+
+    run, rows = sharded(str(tmp_path / "kill.db"), ray_local, progress=kill_one, chunk=3)
+    assert killed and killed[0], "the test never found shard-0 mid-chunk"
+    assert run.lost == ["shard-0"] and run.queue.requeued == 1 and run.queue.finished
+    assert rows == one_process  # the other shard finished the chunk; keys make rows unique
+
+
+def test_hosts_split_into_chunks_and_a_lost_chunk_runs_first():
+    urls = ["http://a.test/", "http://b.test/", "http://a.test/x", "http://c.test/"]
+    assert split_by_host(urls, 2) == [["http://a.test/", "http://a.test/x", "http://b.test/"],
+                                      ["http://c.test/"]]
+    q = WorkQueue(split_by_host(urls, 1))
+    first = q.take("s0")
+    assert q.take("s1") == ["http://b.test/"]
+    assert q.lose("s0") == first
+    q.finish("s1")
+    assert q.take("s1") == first and not q.finished
+    q.finish("s1")
+    assert q.take("s1") == ["http://c.test/"]
+    q.finish("s1")
+    assert q.finished and q.requeued == 1
+
+
+def test_import_agentcore_loads_no_ray():
+    code = "import sys, agentcore, agentcore.shard; assert 'ray' not in sys.modules, 'ray loaded'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
