@@ -12,6 +12,7 @@ BENCH_AREAS = {
     "llm": "agentcore.bench.llm",
     "demo": "agentcore.bench.demo",
     "crawl": "agentcore.bench.crawl",
+    "agents": "agentcore.bench.agents",
 }
 
 
