@@ -1,8 +1,6 @@
 """Declarative agent specs: states, transitions and declared columns, validated and compiled to tables."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .actions import Action
 
 TYPE_CHECKING = False
@@ -48,42 +46,51 @@ class State:
         return f"State({self.name!r}, {self.action!r}, on_ok={self.on_ok!r})"
 
 
-@dataclass(frozen=True)
-class Tables:
-    """The integer transition tables the compiled step reads, one entry per state.
+class _Frozen:
+    """Attributes set once by ``__init__`` from keywords, then read-only (no dataclasses import:
+    it would add ~10 ms to ``import agentcore``)."""
+
+    __slots__ = ()
+
+    def __init__(self, **fields):
+        for name in self.__slots__:
+            object.__setattr__(self, name, fields.pop(name))
+        if fields:
+            raise TypeError(f"{type(self).__name__} has no fields {sorted(fields)}")
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is frozen: {name!r} cannot be set")
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.__slots__)})"
+
+    def __eq__(self, other):
+        return type(other) is type(self) and all(
+            getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None
+
+
+class Tables(_Frozen):
+    """The integer transition tables the compiled step reads, one entry per state (tuples).
 
     ``out_next[s * n_outcomes + k]`` is where outcome ``k`` leads from state ``s``; -1 is "not
     declared"; ``timeout`` is None where a state has none.
     """
 
-    action_of: tuple[int, ...]
-    ok_next: tuple[int, ...]
-    err_next: tuple[int, ...]
-    out_next: tuple[int, ...]
-    max_retries: tuple[int, ...]
-    backoff: tuple[float, ...]
-    timeout: tuple[float | None, ...]
-    n_outcomes: int
-    max_steps: int
+    __slots__ = ("action_of", "ok_next", "err_next", "out_next", "max_retries", "backoff",
+                 "timeout", "n_outcomes", "max_steps")
 
 
-@dataclass(frozen=True)
-class CompiledSpec:
+class CompiledSpec(_Frozen):
     """A validated spec: state 0 is DONE, 1 is FAILED, 2.. the spec's states in order.
 
     ``columns`` are every payload column the spec declares (inputs, reads and writes);
     ``reads[s]`` / ``writes[s]`` those of state index ``s``.
     """
 
-    state_names: tuple[str, ...]
-    actions: tuple[Action, ...]
-    outcome_names: tuple[str, ...]
-    tables: Tables
-    entries: tuple[str, ...]
-    inputs: tuple[str, ...]
-    columns: tuple[str, ...]
-    reads: tuple[tuple[str, ...], ...]
-    writes: tuple[tuple[str, ...], ...]
+    __slots__ = ("state_names", "actions", "outcome_names", "tables", "entries", "inputs",
+                 "columns", "reads", "writes")
 
     def state_index(self, name: str) -> int:
         try:
@@ -208,10 +215,14 @@ def _compile(spec: AgentSpec) -> CompiledSpec:
             raise SpecError(f"state {state_names[i]!r} has no way out: every path from it loops "
                             "forever without reaching DONE or FAILED")
     columns = _check_columns(spec, state_names, edges, reads, writes)
-    tables = Tables(tuple(action_of), tuple(ok_next), tuple(err_next), tuple(out_next),
-                    tuple(max_retries), tuple(backoff), tuple(timeout), n_out, spec.max_steps)
-    return CompiledSpec(tuple(state_names), tuple(actions), tuple(outcome_names), tables,
-                        tuple(spec.entries), spec.inputs, columns, tuple(reads), tuple(writes))
+    tables = Tables(action_of=tuple(action_of), ok_next=tuple(ok_next), err_next=tuple(err_next),
+                    out_next=tuple(out_next), max_retries=tuple(max_retries),
+                    backoff=tuple(backoff), timeout=tuple(timeout), n_outcomes=n_out,
+                    max_steps=spec.max_steps)
+    return CompiledSpec(state_names=tuple(state_names), actions=tuple(actions),
+                        outcome_names=tuple(outcome_names), tables=tables,
+                        entries=tuple(spec.entries), inputs=spec.inputs, columns=columns,
+                        reads=tuple(reads), writes=tuple(writes))
 
 
 def _resolve_action(spec: AgentSpec, s: State) -> Action:
