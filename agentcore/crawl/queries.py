@@ -65,6 +65,13 @@ def site_excerpts(store: Store, run_id: str, host: str) -> list[tuple[str, str]]
                                           "host = ? ORDER BY url", (run_id, host), uses=(Page,))]
 
 
+def site_pages_with_text(store: Store, run_id: str, host: str) -> int:
+    """How many of a site's committed pages have an excerpt (its pages with usable text)."""
+    rows = store.query("SELECT COUNT(*) FROM pages WHERE run_id = ? AND host = ? AND excerpt <> ''",
+                       (run_id, host), uses=(Page,))
+    return int(rows[0][0])
+
+
 # ------------------------------------------------------------------ report
 
 def counts(store: Store, run_id: str) -> dict[str, int]:

@@ -120,11 +120,15 @@ class CrawlSteps:
         task = job.task
         for j, a in enumerate(batch.ids):
             host = d["host"][a]
+            if task is None or host in job.llm_done:  # no prompt to build: count, skip the rest
+                d["n_ok"][a] = queries.site_pages_with_text(job.store, job.run_id, host)
+                batch.set_outcome(j, "skip_llm")
+                continue
             kws = queries.site_keywords(job.store, job.run_id, host,
                                         limit=max(8, task.keywords if task else 0))
             excerpts = [(u, e) for u, e in queries.site_excerpts(job.store, job.run_id, host) if e]
             d["n_ok"][a] = len(excerpts)
-            if host in job.llm_done or not kws or task is None:
+            if not kws:
                 batch.set_outcome(j, "skip_llm")
                 continue
             d["llm_t0"][a] = time.monotonic()
