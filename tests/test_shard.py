@@ -103,6 +103,9 @@ def test_two_shards_store_the_rows_of_one_process(db_url, ray_local, one_process
     rates = run.shard_rates()
     assert set(rates) == {"shard-0", "shard-1"} and all(r > 0 for r in rates.values())
     assert run.timeline and run.timeline[-1]["pages"] > 0
+    from agentcore.demo.run import extra_rows  # the live display reads a run like a job
+    assert dict(extra_rows(run, run.engine))["pages ok / failed"] == (
+        f"{len(rows['pages'])} / {run.stats['pages_failed']}")
 
 
 def test_a_killed_shard_loses_and_doubles_nothing(tmp_path, ray_local, one_process):

@@ -45,6 +45,12 @@ class ShardedRun:
         self.lost: list[str] = []
         self.timeline: list[dict] = []
         self.near_dups = 0
+        self.engine: ShardEngines | None = None  # set when the shards run an LLM
+
+    @property
+    def size(self) -> int:
+        """Agents in the shards' running swarms (a swarm's ``size``, for the live display)."""
+        return sum(self.counts().values())
 
     @property
     def stats(self) -> Counter:
@@ -86,6 +92,20 @@ class ShardedRun:
         if tokens:
             point["tokens"] = sum(tokens)
         self.timeline.append(point)
+
+
+class ShardEngines:
+    """The shards' engines seen as one: ``metrics()`` sums their counters (for the display)."""
+
+    def __init__(self, run: ShardedRun):
+        self.run = run
+
+    def metrics(self) -> dict:
+        total: Counter = Counter()
+        for s in self.run.shards:
+            total.update({k: v for k, v in s.last.get("llm", {}).items()
+                          if isinstance(v, (int, float)) and not isinstance(v, bool)})
+        return dict(total)
 
 
 def start_ray(address: str, num_cpus: int) -> bool:
@@ -146,6 +166,8 @@ def run_sharded(job, sites, *, shards: int = 2, address: str = "local", store_ur
             f"shard-{i}", make_job, make_engine, store_url, run_id, cpus_per_shard,
             sites.static_hosts, sites.allowed_hosts)) for i in range(shards)]
         run = ShardedRun(run_id, handles, queue, len(home_urls))
+        if make_engine is not None:
+            run.engine = ShardEngines(run)
         ray.get([h.actor.ready.remote() for h in handles], timeout=start_timeout)
         run.t0 = time.monotonic()
         drive(run, progress, progress_interval)
