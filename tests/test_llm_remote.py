@@ -370,3 +370,24 @@ def test_crawl_job_gets_llm_summaries_through_the_remote_engine(server, tmp_path
         assert m["completion_tokens"] == sum(r.completion_tokens for r in rows)
     finally:
         store.close()
+
+
+def test_demo_and_job_build_a_remote_engine_from_llm_url():
+    import argparse
+
+    from agentcore.demo.cli import add_arguments
+    from agentcore.demo.run import make_engine
+    from agentcore.llm.remote import RemoteEngine
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    args = p.parse_args(["--llm-url", "http://127.0.0.1:9", "--llm-model", "m", "--llm-slots", "8"])
+
+    class Job:
+        slots, model, context = 8, None, None
+
+    engine = make_engine(args, Job())
+    try:
+        assert isinstance(engine, RemoteEngine) and engine.n_slots == 8 and engine.model_name == "m"
+    finally:
+        engine.close()

@@ -19,6 +19,9 @@ def add_arguments(p) -> None:
                    help="GGUF file for the LLM (default: AGENTCORE_MODEL or the bundled SmolLM2)")
     p.add_argument("--no-llm", action="store_true", help="skip the per-site LLM summary")
     p.add_argument("--llm-slots", type=int, default=64, help="sequences decoded together")
+    p.add_argument("--llm-url", help="an OpenAI-compatible server (llama-server, vLLM, a hosted API; key in "
+                        "AGENTCORE_LLM_API_KEY or OPENAI_API_KEY) instead of the in-process model")
+    p.add_argument("--llm-model", help="model name sent to --llm-url (default: the server's first)")
     p.add_argument("--corpus", metavar="DIR",
                    help="serve this folder (one subfolder per site, named by its host) as the sites")
     p.add_argument("--concurrency", type=int, default=256, help="connections in all")
@@ -70,6 +73,9 @@ def add_job_arguments(p) -> None:
     m.add_argument("--model", help="GGUF file (default: AGENTCORE_MODEL or the bundled SmolLM2)")
     m.add_argument("--no-llm", action="store_true", help="crawl and analyse only")
     m.add_argument("--llm-slots", type=int, help="sequences decoded together")
+    m.add_argument("--llm-url", help="an OpenAI-compatible server (llama-server, vLLM, a hosted API; key in "
+                        "AGENTCORE_LLM_API_KEY or OPENAI_API_KEY) instead of the in-process model")
+    m.add_argument("--llm-model", help="model name sent to --llm-url (default: the server's first)")
     m.add_argument("--context", type=int, help="tokens per sequence (prompt + answer)")
 
 

@@ -116,9 +116,7 @@ def run_once(make_job, make_sites, args, config, restore, progress_factory,
         for line in sites.skipped:
             print(f"skipped {line}", file=sys.stderr)
         if not args.no_llm:
-            from agentcore.llm import Engine
-
-            engine = Engine(job.model, n_slots=job.slots, n_ctx_per_seq=job.context)
+            engine = make_engine(args, job)
         pipe = CrawlJob(store, run_id, engine=engine, task=job.task, max_pages=job.max_pages,
                         fetch_config=job.fetch_config(), resume=args.resume, follow=job.follow,
                         max_url_bytes=job.max_url_bytes)
@@ -189,3 +187,19 @@ def write(store, run_id, pipe, path, wall) -> Path:
     out = Path(path).resolve()
     write_report(out, data)
     return out
+
+
+def make_engine(args, job):
+    """The in-process engine, or with ``--llm-url`` one that drives an OpenAI-compatible server."""
+    url = getattr(args, "llm_url", None)
+    if url:
+        import os
+
+        from agentcore.llm.remote import RemoteEngine
+
+        key = os.environ.get("AGENTCORE_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        return RemoteEngine(url, model=getattr(args, "llm_model", None),
+                            concurrency=job.slots or 64, api_key=key)
+    from agentcore.llm import Engine
+
+    return Engine(job.model, n_slots=job.slots, n_ctx_per_seq=job.context)
