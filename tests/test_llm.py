@@ -198,3 +198,25 @@ def test_prefix_cache_evicts_the_least_recently_used_idle_prefix():
 def test_common_prefix():
     assert common_prefix([1, 2, 3], [1, 2, 4, 5]) == 2
     assert common_prefix([], [1]) == 0 and common_prefix([1, 2], [1, 2]) == 2
+
+
+class _Owner:
+    def __init__(self, n_prompt, prefix_len=0):
+        self.n_prompt, self.n_past = n_prompt, 0
+        self.req = type("R", (), {"prefix_len": prefix_len})()
+
+
+def test_prompt_chunks_end_at_fixed_boundaries():
+    # Chunks end at the shared prefix's end and at multiples of the chunk size, never where the
+    # room left by other sequences ends: one of the conditions for batch-invariant output.
+    from agentcore.llm.scheduler import Scheduler
+
+    sched = type("S", (), {"chunk": 64})()
+    owner, cuts = _Owner(150, prefix_len=40), []
+    while (c := Scheduler._chunk(sched, owner)) > 0:
+        owner.n_past += c
+        cuts.append(owner.n_past)
+    assert cuts == [40, 64, 128, 150]
+    owner = _Owner(150)
+    owner.n_past = 40  # the prefix's KV was copied in
+    assert Scheduler._chunk(sched, owner) == 24

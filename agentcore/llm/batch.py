@@ -57,6 +57,9 @@ class TokenBatch:
         self.struct.n_tokens = self.n
         return last
 
-    def add_filler(self, seq_id: int) -> None:
-        """A throw-away token for the empty slot ``seq_id`` (the caller removes its KV cell after decoding)."""
-        self.add(seq_id, (0,), 0, False)
+    def add_filler(self, seq_id: int, pos: int) -> None:
+        """A throw-away token of sequence ``seq_id`` at ``pos`` (the caller removes that KV cell after decoding).
+
+        ``pos`` past every position the sequence holds leaves its real cells untouched.
+        """
+        self.add(seq_id, (0,), pos, False)

@@ -42,6 +42,7 @@ class LlamaContext:
             raise MemoryError(f"llama.cpp could not create a context of {n_seq} x {n_ctx_per_seq} tokens; "
                               "lower n_slots or n_ctx_per_seq")
         self.threads = n_threads
+        self.n_seq = n_seq
         self.n_ctx_per_seq: int = ll.llama_n_ctx_seq(self.ctx)  # llama.cpp rounds up to 256
         self.mem = ll.llama_get_memory(self.ctx)
         self.template: bytes | None = ll.llama_model_chat_template(self.model, None)
@@ -77,9 +78,13 @@ class LlamaContext:
         """The last decode's logits as an ``(n_rows, n_vocab)`` float32 view (valid until the next decode)."""
         return np.ctypeslib.as_array(self.lib.llama_get_logits(self.ctx), shape=(n_rows, self.n_vocab))
 
-    def forget(self, seq_id: int) -> None:
-        """Drop every KV cell of sequence ``seq_id``."""
-        self.lib.llama_memory_seq_rm(self.mem, seq_id, -1, -1)
+    def forget(self, seq_id: int, from_pos: int = -1) -> None:
+        """Drop the KV cells of sequence ``seq_id`` (all, or those at positions >= ``from_pos``)."""
+        self.lib.llama_memory_seq_rm(self.mem, seq_id, from_pos, -1)
+
+    def next_pos(self, seq_id: int) -> int:
+        """The position a new token of sequence ``seq_id`` must take (llama.cpp wants them consecutive)."""
+        return self.lib.llama_memory_seq_pos_max(self.mem, seq_id) + 1
 
     def copy_sequence(self, src: int, dst: int) -> None:
         """Copy the KV cells of sequence ``src`` into ``dst``."""

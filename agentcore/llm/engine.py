@@ -32,6 +32,15 @@ Policies (documented, tested):
 * Greedy output (``temperature=0``, the default) is deterministic, and the same whether the request
   ran alone or batched with others (tested); with ``temperature > 0`` a fixed ``seed`` gives the
   same text for the same prompt.
+* Same input, same output (``deterministic=True``, the default): greedy output is
+  token-identical whether a request ran alone, among 16 or among 64 others (tested). llama.cpp's
+  CPU matmuls give a row the same bits whatever else is in its ubatch, but its flash attention
+  does not: a ubatch of one sequence and one token over >= 512 KV cells splits the cells across
+  threads and merges partial sums, and a prompt's tokens are attended by a tiled kernel or a
+  per-row one depending on how llama.cpp splits the batch. So a prompt is cut at fixed
+  boundaries (the shared prefix's end, then every ``n_ubatch`` tokens), each chunk is decoded in
+  a call of its own, generated tokens share one call, and a lone row gets a throw-away token in
+  a neighbouring sequence so that it never takes the split path.
 * Future callbacks run on the engine thread, between decode steps: keep them short (the swarm's
   :class:`~agentcore.llm.action.LLMAction` only posts a completion).
 * Threads: ``n_threads`` fixed, or (default) re-read from the shared
@@ -87,6 +96,10 @@ class Engine:
     kv_unified:
         One KV stream for all sequences instead of one each (attention then spans every slot's
         cells; slower here, kept for experiments).
+    deterministic:
+        Batch-invariant greedy output: a request's tokens do not depend on which other requests
+        share its decode steps (see "Same input, same output" above). ``False`` mixes prompt
+        chunks and generated tokens in one ``llama_decode`` (what the engine did before).
     start:
         Start the engine thread now (else call :meth:`start`; requests queue meanwhile).
 
@@ -99,7 +112,7 @@ class Engine:
                  n_threads: int | None = None, budget: CpuBudget | None = None,
                  requantize: str | None = "q8_0", max_prefixes: int = 4, overflow: str = "error",
                  grammar_top_k: int = 64, flash_attn: bool = True, kv_unified: bool = False,
-                 start: bool = True):
+                 deterministic: bool = True, start: bool = True):
         if not 1 <= n_slots <= MAX_SEQUENCES - max_prefixes:
             raise ValueError(f"n_slots={n_slots} must be in 1..{MAX_SEQUENCES - max_prefixes} "
                              f"(llama.cpp allows {MAX_SEQUENCES} sequences, {max_prefixes} kept for prefixes)")
@@ -121,7 +134,8 @@ class Engine:
         self.max_prefixes = max_prefixes
         self.overflow = overflow
         self.n_batch = n_batch
-        self.llama = LlamaContext(self.model_path, n_seq=n_slots + max_prefixes, n_ctx_per_seq=n_ctx_per_seq,
+        # At least two sequences: a lone row gets a throw-away neighbour (see Scheduler._lone_fillers).
+        self.llama = LlamaContext(self.model_path, n_seq=max(2, n_slots + max_prefixes), n_ctx_per_seq=n_ctx_per_seq,
                                   n_batch=n_batch, n_ubatch=n_ubatch,
                                   n_threads=n_threads or self.budget.llm_threads_now(),
                                   flash_attn=flash_attn, kv_unified=kv_unified)
@@ -132,7 +146,8 @@ class Engine:
         self._samplers = Samplers(self.llama, grammar_top_k)
         threads_now = (lambda: n_threads) if n_threads else self.budget.llm_threads_now
         self._scheduler = Scheduler(self.llama, self._samplers, self._metrics, n_slots=n_slots,
-                                    max_prefixes=max_prefixes, n_batch=n_batch, threads_now=threads_now)
+                                    max_prefixes=max_prefixes, n_batch=n_batch, threads_now=threads_now,
+                                    chunk=n_ubatch, deterministic=deterministic)
         self._closed = False
         self._thread = threading.Thread(target=self._scheduler.run, name="agentcore-llm-engine", daemon=True)
         if start:

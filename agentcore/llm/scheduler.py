@@ -24,7 +24,6 @@ from agentcore.llm.request import Request, Result, deliver
 from agentcore.llm.sampling import GrammarSampler
 from agentcore.llm.sequence import Sequence, SeqState
 
-_MIN_CHUNK = 32  # smallest prompt chunk worth starting in a step (see Scheduler._build)
 _MAX_GAP = 8  # empty slots between generating ones that get a throw-away token (see Scheduler._build)
 _CLOSED = "the engine was closed before this request finished"
 
@@ -53,12 +52,14 @@ class Scheduler:
     """Owns the queue, the slots and the decode loop; :meth:`run` is the engine thread's body."""
 
     def __init__(self, llama, samplers, metrics, *, n_slots: int, max_prefixes: int, n_batch: int,
-                 threads_now: Callable[[], int]):
+                 threads_now: Callable[[], int], chunk: int = 512, deterministic: bool = True):
         self.llama = llama  # LlamaContext
         self.samplers = samplers  # Samplers
         self.metrics = metrics  # EngineMetrics
         self.n_slots = n_slots
         self.n_batch = n_batch
+        # Prompt tokens per chunk (see _chunk): one chunk always fits beside every generating slot.
+        self.chunk = max(1, min(chunk, n_batch - n_slots))
         self.threads_now = threads_now
         self.inbox: queue.SimpleQueue = queue.SimpleQueue()  # Requests from submit(); None stops
         self.waiting: collections.deque[Request] = collections.deque()
@@ -66,11 +67,12 @@ class Scheduler:
         self.slots = SlotPool(n_slots)
         self.prefixes = PrefixCache(llama, list(range(n_slots + max_prefixes - 1, n_slots - 1, -1)))
         self.batch = TokenBatch(llama.lib, n_batch)
+        self.deterministic = deterministic
         self.closing = False
         self.crash: str | None = None
         self._budget_tokens = n_batch  # tokens per step; halved on "no KV slot", regrown after
         self._fill_gaps = True
-        self._fillers: list[int] = []
+        self._fillers: list[tuple[int, int]] = []  # (slot, position) of the last step's fillers
         self._rr = 0
 
     def put(self, req: Request) -> None:
@@ -158,7 +160,7 @@ class Scheduler:
         self.metrics.counts["prompt_tokens_reused"] += seq.cached
 
     # ----------------------------------------------------------------------------- one step
-    def _build(self, budget: int) -> list[tuple]:
+    def _build(self, budget: int, prompts: bool = True) -> list[tuple]:
         """Fill the batch: one token per generating sequence, then prompt chunks; returns the plan.
 
         With one KV stream per sequence, llama.cpp splits a batch into ubatches of *consecutive*
@@ -175,20 +177,8 @@ class Scheduler:
             self._rr += budget
         for s in gens:
             entries.append((s.slot, s, 1))  # its one pending token: the last sample
-        room = budget - len(gens)
-        fills: list = self.prefixes.filling()
-        fills += [s for s in self.active if s.state is SeqState.PREFILL]
-        for owner in fills:
-            if room <= 0:
-                break
-            left = len(owner.pending_tokens())
-            if left <= 0:
-                continue
-            if left > room and room < _MIN_CHUNK:
-                break  # a sliver of a prompt would cost a ubatch of its own; take it next step
-            c = min(room, left)
-            entries.append((owner.slot, owner, c))
-            room -= c
+        if prompts:
+            entries += [(o.slot, o, c) for o, c in self._prompt_chunks(budget - len(gens), bool(entries))]
         entries.sort(key=lambda e: e[0])
         fillers = []
         if self._fill_gaps and len(gens) > 1:
@@ -203,36 +193,119 @@ class Scheduler:
                         fillers.extend(range(prev + 1, slot))
                         spare -= gap
                 prev = slot
-            if fillers:
-                entries.extend((g, None, 1) for g in fillers)
-                entries.sort(key=lambda e: e[0])
+        if self.deterministic:
+            fillers += self._lone_fillers([e[0] for e in entries] + fillers, budget - len(entries) - len(fillers))
+        if fillers:
+            entries.extend((g, None, 1) for g in fillers)
+            entries.sort(key=lambda e: e[0])
+        return self._fill(entries, fillers)
+
+    def _prompt_chunks(self, room: int, shared: bool) -> list[tuple]:
+        """(owner, n_tokens) of the prompt chunks that fit in ``room`` tokens, prefixes first."""
+        out = []
+        fills: list = self.prefixes.filling()
+        fills += [s for s in self.active if s.state is SeqState.PREFILL]
+        for owner in fills:
+            c = self._chunk(owner)
+            if c <= 0:
+                continue
+            if c > room and (shared or out):
+                break  # its chunk waits for a step with room: chunks never bend to the neighbours
+            out.append((owner, c))
+            room -= c
+        return out
+
+    def _lone_fillers(self, slots: list[int], spare: int) -> list[int]:
+        """Fillers that give every one-sequence run of ``slots`` a neighbour in its ubatch.
+
+        llama.cpp's CPU flash attention decodes a ubatch of one sequence and one token with 512
+        or more KV cells by splitting the cells across threads and merging the partial sums, which
+        rounds differently from the per-row kernel every other ubatch uses (and depends on the
+        thread count). A throw-away token in an adjacent sequence keeps the row on that kernel.
+        """
+        taken = set(slots)
+        out = []
+        for s in sorted(taken):
+            if spare <= 0:
+                break
+            if s - 1 in taken or s + 1 in taken:
+                continue
+            g = s + 1 if s + 1 < self.llama.n_seq else s - 1
+            if g < 0 or g in taken:
+                continue
+            taken.add(g)
+            out.append(g)
+            spare -= 1
+        return out
+
+    def _fill(self, entries: list[tuple], fillers: list[int]) -> list[tuple]:
         batch = self.batch
         batch.clear()
         plan = []  # (owner, n_tokens, batch index of its logits or -1), in batch order
+        placed = []
         for slot, owner, c in entries:
             if owner is None:
-                batch.add_filler(slot)
+                pos = self.llama.next_pos(slot)  # 0 in an empty slot; past its cells in a busy one
+                batch.add_filler(slot, pos)
+                placed.append((slot, pos))
                 continue
             toks = owner.pending_tokens()
             last = batch.add(slot, toks[:c], owner.n_past, owner.wants_logits and c == len(toks))
             plan.append((owner, c, last))
-        self._fillers = fillers
+        self._fillers = placed
         return plan
 
+    def _chunk(self, owner) -> int:
+        """Prompt tokens ``owner`` feeds next: up to its next chunk boundary, whatever shares the step.
+
+        Boundaries sit at the shared prefix's end and every ``chunk`` tokens, so a prompt is cut
+        the same way alone or among 64 others (one of the conditions for batch-invariant output).
+        """
+        n_past = owner.n_past
+        if isinstance(owner, Prefix):
+            end, head = len(owner.tokens), 0
+        else:
+            end, head = owner.n_prompt, owner.req.prefix_len
+        if n_past >= end:
+            return 0
+        stop = head if n_past < head else min(end, (n_past // self.chunk + 1) * self.chunk)
+        return min(stop, end) - n_past
+
     def _step(self) -> None:
+        self.llama.set_threads(self.threads_now())
+        if not self.deterministic:
+            self._run(self._build)
+            return
+        # Each prompt chunk is decoded on its own (its ubatch then never depends on who else is
+        # prefilling or generating), then every generating sequence's token in one call.
+        n_gen = sum(1 for s in self.active if s.state is SeqState.GENERATE)
+        for owner, c in self._prompt_chunks(self._budget_tokens - n_gen, False):
+            self._run(lambda budget, o=owner, c=c: self._build_chunk(o, c))
+        if any(s.state is SeqState.GENERATE for s in self.active):
+            self._run(lambda budget: self._build(budget, prompts=False))
+
+    def _build_chunk(self, owner, c: int) -> list[tuple]:
+        gone = owner.key not in self.prefixes.entries if isinstance(owner, Prefix) else owner not in self.active
+        if gone:
+            self.batch.clear()  # finished (an error) while an earlier chunk of this step ran
+            return []
+        fillers = self._lone_fillers([owner.slot], 1) if c == 1 else []
+        entries = sorted([(owner.slot, owner, c)] + [(g, None, 1) for g in fillers], key=lambda e: e[0])
+        return self._fill(entries, fillers)
+
+    def _run(self, build: Callable[[int], list]) -> None:
         llama, metrics = self.llama, self.metrics
-        llama.set_threads(self.threads_now())
         budget = self._budget_tokens
         while True:
-            plan = self._build(budget)
+            plan = build(budget)
             if self.batch.n == 0:
                 return
             t0, c0 = time.perf_counter(), time.thread_time()
             rc = llama.decode(self.batch.struct)
             metrics.busy_seconds += time.perf_counter() - t0
             metrics.decode_cpu_seconds += time.thread_time() - c0
-            for g in self._fillers:
-                llama.forget(g)
+            for g, pos in self._fillers:
+                llama.forget(g, pos)
             if rc == 0:
                 break
             if rc == 1 and budget > 1:
