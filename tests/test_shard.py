@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import pytest
 
 from agentcore.crawl.jobfile import parse_job
 from agentcore.crawl.tables import ROW_TYPES
-from agentcore.shard import WorkQueue, split_by_host
+from agentcore.shard import WorkQueue, run_stats, split_by_host
 from agentcore.store import open_store
 from agentcore.store.schema import from_db, table_of
 
@@ -48,6 +49,13 @@ def table_rows(store, run_id) -> dict[str, set]:
 def same(value):
     """A value as both stores give it back (floats to 6 places)."""
     return round(value, 6) if isinstance(value, float) else value
+
+
+def differences(got: dict, want: dict) -> str:
+    """The rows only one run has, per table (what a failed comparison shows)."""
+    return "; ".join(f"{name}: only sharded {sorted(got[name] - want[name])[:4]}, only one "
+                     f"process {sorted(want[name] - got[name])[:4]}"
+                     for name in want if got[name] != want[name])
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +107,14 @@ def test_two_shards_store_the_rows_of_one_process(db_url, ray_local, one_process
     run, rows = sharded(db_url, ray_local)
     assert run.queue.finished and not run.lost and len(run.queue.done) == N_SITES // 2
     assert {k: len(v) for k, v in rows.items()} == {k: len(v) for k, v in one_process.items()}
-    assert rows == one_process
+    assert rows == one_process, differences(rows, one_process)
     rates = run.shard_rates()
     assert set(rates) == {"shard-0", "shard-1"} and all(r > 0 for r in rates.values())
     assert run.timeline and run.timeline[-1]["pages"] > 0
+    assert run.agents == len(rows["sites"]) + len(rows["pages"]) + sum(
+        1 for f in rows["failures"] if f[0] == "page")
+    stats = json.loads(json.dumps(run_stats(run)))  # what store.finish_run keeps
+    assert stats["shards"] == 2 and stats["shards_lost"] == 0 and stats["agents"] == run.agents
     from agentcore.demo.run import extra_rows  # the live display reads a run like a job
     assert dict(extra_rows(run, run.engine))["pages ok / failed"] == (
         f"{len(rows['pages'])} / {run.stats['pages_failed']}")
@@ -120,7 +132,7 @@ def test_a_killed_shard_loses_and_doubles_nothing(tmp_path, ray_local, one_proce
     run, rows = sharded(str(tmp_path / "kill.db"), ray_local, progress=kill_one, chunk=3)
     assert killed and killed[0], "the test never found shard-0 mid-chunk"
     assert run.lost == ["shard-0"] and run.queue.requeued == 1 and run.queue.finished
-    assert rows == one_process  # the other shard finished the chunk; keys make rows unique
+    assert rows == one_process, differences(rows, one_process)  # the other shard finished the chunk; keys make rows unique
 
 
 def test_hosts_split_into_chunks_and_a_lost_chunk_runs_first():

@@ -17,6 +17,6 @@ run starts: ``import agentcore`` (and ``import agentcore.shard``) never loads it
 from __future__ import annotations
 
 from .plan import WorkQueue, split_by_host
-from .driver import ShardedRun, ShardsLost, run_sharded
+from .driver import ShardedRun, ShardsLost, run_sharded, run_stats
 
-__all__ = ["run_sharded", "ShardedRun", "ShardsLost", "WorkQueue", "split_by_host"]
+__all__ = ["run_sharded", "run_stats", "ShardedRun", "ShardsLost", "WorkQueue", "split_by_host"]

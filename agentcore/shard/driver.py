@@ -45,6 +45,7 @@ class ShardedRun:
         self.lost: list[str] = []
         self.timeline: list[dict] = []
         self.near_dups = 0
+        self.agents = 0  # agents the finished chunks' swarms ran (a RunResult's ``agents``)
         self.engine: ShardEngines | None = None  # set when the shards run an LLM
 
     @property
@@ -210,7 +211,7 @@ def drive(run: ShardedRun, progress, interval: float) -> None:
             h = calls[ref]
             h.call = None
             try:
-                ray.get(ref)
+                run.agents += ray.get(ref)["agents"]
                 queue.finish(h.name)
             except ray.exceptions.RayActorError:
                 lose(run, h)
@@ -284,6 +285,7 @@ def merge_near_dups(store, run_id: str) -> int:
 
 def run_stats(result: "ShardedRun") -> dict:
     """A plain dict of a run's merged numbers (for ``store.finish_run`` stats)."""
-    return {**result.stats, "wall_time_s": result.wall_s, "shards": len(result.shards),
+    return {**result.stats, "wall_time_s": result.wall_s, "agents": result.agents,
+            "shards": len(result.shards),
             "shards_lost": len(result.lost), "chunks_rerun": result.queue.requeued,
             "pages_per_s_per_shard": result.shard_rates()}

@@ -85,7 +85,7 @@ class ShardWorker:
             self.live_counts = {k: v for k, v in sw.counts().items() if v}
 
         try:
-            asyncio.run(job.run(home_urls, hosts=self.hosts, allowed_hosts=self.allowed_hosts,
+            res = asyncio.run(job.run(home_urls, hosts=self.hosts, allowed_hosts=self.allowed_hosts,
                                 progress=tick, progress_interval=0.25))
         finally:
             with self.lock:
@@ -98,7 +98,8 @@ class ShardWorker:
             self.busy_s += elapsed
             self.chunks += 1
         return {"shard": self.name, "sites": len(home_urls), "stats": dict(stats),
-                "failures": dict(job.failures), "elapsed_s": elapsed}
+                "failures": dict(job.failures), "elapsed_s": elapsed,
+                "agents": res.agents}
 
     def progress(self) -> dict:
         """Counters of the finished chunks plus the running one (read while ``run`` runs)."""
