@@ -8,7 +8,8 @@ Result) -> ``scheduler`` (the engine thread: admission, batch building, decode l
 ``sequence`` (per-slot state), ``prefix`` (shared-prefix KV cache), ``batch`` (the token batch),
 ``sampling`` (greedy, seeded chains, ``grammar`` for JSON schemas) and ``metrics``; ``context``
 holds the llama.cpp handles, ``bindings`` loads llama_cpp, ``model`` finds the GGUF, ``action``
-plugs the engine into a swarm, ``workload`` is the benchmark's fixed requests.
+plugs the engine into a swarm, ``workload`` is the benchmark's fixed requests. ``remote``
+(with ``openai_api``) is the same interface over an OpenAI-compatible server.
 
 >>> from agentcore.llm import Engine
 >>> with Engine() as engine:                                  # doctest: +SKIP
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "Engine", "Result", "LLMError", "LLMAction", "llm_action", "CpuBudget", "default_budget",
-    "resolve_model", "ModelNotFound", "ModelCorrupt",
+    "resolve_model", "ModelNotFound", "ModelCorrupt", "RemoteEngine",
 ]
 
 _LAZY = {
@@ -33,6 +34,7 @@ _LAZY = {
     "resolve_model": "agentcore.llm.model",
     "ModelNotFound": "agentcore.llm.model",
     "ModelCorrupt": "agentcore.llm.model",
+    "RemoteEngine": "agentcore.llm.remote",
 }
 
 
