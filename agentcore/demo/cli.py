@@ -22,6 +22,10 @@ def add_arguments(p) -> None:
     p.add_argument("--llm-url", help="an OpenAI-compatible server (llama-server, vLLM, a hosted API; key in "
                         "AGENTCORE_LLM_API_KEY or OPENAI_API_KEY) instead of the in-process model")
     p.add_argument("--llm-model", help="model name sent to --llm-url (default: the server's first)")
+    p.add_argument("--ray", metavar="local|ADDRESS", default=None,
+                   help="run as shards on Ray: 'local' starts a cluster here, or a cluster's address "
+                        "(pip install 'agentcore[ray]'; across machines --db must be postgresql://)")
+    p.add_argument("--shards", type=int, default=2, help="shard actors with --ray (default 2)")
     p.add_argument("--corpus", metavar="DIR",
                    help="serve this folder (one subfolder per site, named by its host) as the sites")
     p.add_argument("--concurrency", type=int, default=256, help="connections in all")
@@ -76,6 +80,11 @@ def add_job_arguments(p) -> None:
     m.add_argument("--llm-url", help="an OpenAI-compatible server (llama-server, vLLM, a hosted API; key in "
                         "AGENTCORE_LLM_API_KEY or OPENAI_API_KEY) instead of the in-process model")
     m.add_argument("--llm-model", help="model name sent to --llm-url (default: the server's first)")
+    r = p.add_argument_group("scale-out")
+    r.add_argument("--ray", metavar="local|ADDRESS", default=None,
+                   help="run as shards on Ray: 'local' starts a cluster here, or a cluster's address "
+                        "(pip install 'agentcore[ray]'; across machines --db must be postgresql://)")
+    r.add_argument("--shards", type=int, default=2, help="shard actors with --ray (default 2)")
     m.add_argument("--context", type=int, help="tokens per sequence (prompt + answer)")
 
 

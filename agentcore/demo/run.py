@@ -115,6 +115,8 @@ def run_once(make_job, make_sites, args, config, restore, progress_factory,
         sites = make_sites()
         for line in sites.skipped:
             print(f"skipped {line}", file=sys.stderr)
+        if getattr(args, "ray", None):  # shards build their own job and engine
+            return run_on_ray(args, job, sites, store, run_id, where, title, progress_factory)
         if not args.no_llm:
             engine = make_engine(args, job)
         pipe = CrawlJob(store, run_id, engine=engine, task=job.task, max_pages=job.max_pages,
@@ -203,3 +205,34 @@ def make_engine(args, job):
     from agentcore.llm import Engine
 
     return Engine(job.model, n_slots=job.slots, n_ctx_per_seq=job.context)
+
+
+def run_on_ray(args, job, sites, store, run_id, where, title, progress_factory) -> DemoRun:
+    """The same run as Ray shards (``--ray local|ADDRESS --shards N``), one store for all."""
+    from agentcore.crawl import queries
+    from agentcore.shard import run_sharded, run_stats
+
+    heading = f"{title}: {len(sites.home_urls)} sites, {args.shards} shards on Ray"
+    pipe = None
+
+    def update(run):  # the live display reads a sharded run like a job and a swarm
+        nonlocal pipe
+        pipe = progress.job = run
+        progress.update(run)
+
+    progress = (progress_factory or Quiet)(heading, lambda: extra_rows(pipe, pipe.engine)
+                                           if pipe is not None else [])
+    t0 = time.monotonic()
+    with progress:
+        pipe = res = run_sharded(job, sites, shards=args.shards, address=args.ray,
+                                 store_url=args.db, run_id=run_id, llm=not args.no_llm,
+                                 progress=update)
+    wall = time.monotonic() - t0
+    stats = run_stats(pipe)
+    store.finish_run(run_id, stats)
+    store.flush()
+    return DemoRun(run_id=run_id, where=where, wall=wall, result=res, stats=stats,
+                   counts=queries.counts(store, run_id),
+                   failure_reasons=queries.failure_reasons(store, run_id),
+                   report=write(store, run_id, pipe, args.report, wall), pipeline=pipe,
+                   progress=progress)
