@@ -154,3 +154,26 @@ def test_hosts_split_into_chunks_and_a_lost_chunk_runs_first():
 def test_import_agentcore_loads_no_ray():
     code = "import sys, agentcore, agentcore.shard; assert 'ray' not in sys.modules, 'ray loaded'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_the_demo_command_on_ray_stores_what_one_process_stores(tmp_path):
+    """`agentcore demo --ray local --shards 2` (the CLI, a fresh process with its own local Ray
+    cluster) gives the row counts and keys of the same demo run in one process."""
+    def demo(db, *extra):
+        out = subprocess.run([sys.executable, "-m", "agentcore.cli", "demo", "--sites", "8",
+                              "--pages", "4", "--no-llm", "--timeout", "6", "--db", db,
+                              "--report", str(tmp_path / "r.html"), *extra],
+                             capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-2000:]
+        with open_store(db) as store:
+            run_id = store.runs()[-1].run_id
+            return {t: {tuple(r[:2]) for r in store.query(f"SELECT * FROM {t} WHERE run_id = ?",
+                                                          (run_id,))}
+                    for t in ("sites", "pages", "keywords", "failures")}
+
+    one = demo(str(tmp_path / "one.db"))
+    two = demo(str(tmp_path / "two.db"), "--ray", "local", "--shards", "2")
+    assert {t: len(v) for t, v in two.items()} == {t: len(v) for t, v in one.items()}
+    assert len(one["pages"]) > 20 and len(one["sites"]) == 8
+    strip = lambda rows: {r[1:] for r in rows}  # noqa: E731 - the run ids differ, the keys must not
+    assert {t: strip(v) for t, v in two.items()} == {t: strip(v) for t, v in one.items()}
