@@ -17,6 +17,7 @@ from agentcore.crawl.tables import Failure, LLMResult, Page
 from agentcore.demo.config import CATEGORIES, DEMO_TASK
 from agentcore.store import open_store
 from agentcore.web.server import SyntheticWeb, serve_in_thread
+from localweb import warm
 
 # Generous for a page of the (warmed) local web on a busy machine, and always too short for its
 # slow pages (slow_seconds=3.0 below): every run ends the same way on every page.
@@ -31,20 +32,6 @@ def hostile_web():
         warm(server)
         yield server
 
-
-def warm(server):
-    """Ask for each plain page once: a cold server renders its first pages slowly, which on a
-    loaded machine looked like timeouts (the flaky pages keep their one 503 for the crawl)."""
-    import http.client
-
-    for page in server.web.pages(include_home=True):
-        if page.kind in ("home", "ok", "near_duplicate"):
-            host = page.url.split("/")[2]
-            addr, port = server.host_map()[host]
-            conn = http.client.HTTPConnection(addr, port, timeout=30)
-            conn.request("GET", "/" + page.url.split("/", 3)[3], headers={"Host": host})
-            conn.getresponse().read()
-            conn.close()
 
 
 def run_pipeline(db, server, engine=None, max_pages=30):

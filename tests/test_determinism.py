@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from localweb import warm
 
 from agentcore import analyze
 from agentcore.crawl import queries
@@ -140,17 +141,8 @@ def crawl(db, home_urls, hosts, **fetch) -> str:
 def web():
     """The local web every crawl of this module reads, each of its plain pages asked for once
     first (a cold server renders its first pages slowly; a flaky page's one 503 is spent)."""
-    import http.client
-
     with serve_in_thread(SyntheticWeb(**WEB)) as server:
-        for page in server.web.pages(include_home=True):
-            if page.kind in ("home", "ok", "flaky", "near_duplicate"):
-                host = page.url.split("/")[2]
-                addr, port = server.host_map()[host]
-                conn = http.client.HTTPConnection(addr, port, timeout=30)
-                conn.request("GET", "/" + page.url.split("/", 3)[3], headers={"Host": host})
-                conn.getresponse().read()
-                conn.close()
+        warm(server, kinds=("home", "ok", "flaky", "near_duplicate"))
         yield server
 
 

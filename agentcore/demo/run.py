@@ -91,7 +91,6 @@ def run_once(make_job, make_sites, args, config, restore, progress_factory,
     """Open the store (a new run, or the latest unfinished one with ``args.resume``, whose saved
     config ``restore`` reads back), then the job and its sites; start the engine, run the crawl
     job, write the report."""
-    from agentcore.crawl import queries
     from agentcore.crawl.job import CrawlJob
     from agentcore.store import open_store
 
@@ -135,13 +134,7 @@ def run_once(make_job, make_sites, args, config, restore, progress_factory,
         stats.update(wall_time_s=wall, agents=res.agents)
         if engine is not None:
             stats["llm"] = engine.metrics()
-        store.finish_run(run_id, stats)
-        store.flush()
-        return DemoRun(run_id=run_id, where=where, wall=wall, result=res, stats=stats,
-                       counts=queries.counts(store, run_id),
-                       failure_reasons=queries.failure_reasons(store, run_id),
-                       report=write(store, run_id, pipe, args.report, wall), pipeline=pipe,
-                       progress=progress)
+        return finish(store, run_id, where, wall, res, stats, pipe, args.report, progress)
     finally:
         if sites is not None:
             sites.stop()
@@ -209,7 +202,6 @@ def make_engine(args, job):
 
 def run_on_ray(args, job, sites, store, run_id, where, title, progress_factory) -> DemoRun:
     """The same run as Ray shards (``--ray local|ADDRESS --shards N``), one store for all."""
-    from agentcore.crawl import queries
     from agentcore.shard import run_sharded, run_stats
 
     heading = f"{title}: {len(sites.home_urls)} sites, {args.shards} shards on Ray"
@@ -228,11 +220,17 @@ def run_on_ray(args, job, sites, store, run_id, where, title, progress_factory) 
                                  store_url=args.db, run_id=run_id, llm=not args.no_llm,
                                  progress=update)
     wall = time.monotonic() - t0
-    stats = run_stats(pipe)
+    return finish(store, run_id, where, wall, res, run_stats(pipe), pipe, args.report, progress)
+
+
+def finish(store, run_id, where, wall, res, stats, pipe, report, progress) -> DemoRun:
+    """Mark the run finished with its stats, write the report, and say what the run did."""
+    from agentcore.crawl import queries
+
     store.finish_run(run_id, stats)
     store.flush()
     return DemoRun(run_id=run_id, where=where, wall=wall, result=res, stats=stats,
                    counts=queries.counts(store, run_id),
                    failure_reasons=queries.failure_reasons(store, run_id),
-                   report=write(store, run_id, pipe, args.report, wall), pipeline=pipe,
+                   report=write(store, run_id, pipe, report, wall), pipeline=pipe,
                    progress=progress)
