@@ -31,7 +31,7 @@ READABILITY_F1_BAR = 0.9415
 @pytest.fixture(scope="module")
 def bench():
     if not (DATA / "ground-truth.json").exists():
-        pytest.skip(f"benchmark data not found at {DATA} (CI provides ../shared)")
+        pytest.fail(f"benchmark data not found at {DATA}: the tests need ../shared beside the checkout", pytrace=False)
     return load_benchmark(DATA)
 
 
@@ -51,7 +51,7 @@ def outputs(bench):
 @pytest.fixture(scope="module")
 def readability():
     if not (READABILITY / "pages").is_dir():
-        pytest.skip(f"readability test pages not found at {READABILITY} (CI provides ../shared)")
+        pytest.fail(f"readability test pages not found at {READABILITY}: the tests need ../shared beside the checkout", pytrace=False)
     return load_readability(READABILITY)
 
 
