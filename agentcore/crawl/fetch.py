@@ -96,6 +96,9 @@ class FetchResult:
     elapsed: float
     attempts: int
     redirects: int = 0
+    #: bytes read from the wire when the attempt failed (a diagnostic: it depends on how the
+    #: network chunked the body, so it is kept out of ``error_detail``, which must not vary)
+    wire_bytes: int = 0
 
     @property
     def ok(self) -> bool:
@@ -127,11 +130,13 @@ class _Host:
 class _Failure(Exception):
     """Internal: ends an attempt with a reason."""
 
-    def __init__(self, reason: str, detail: str, status: int | None = None, retry_after=None):
+    def __init__(self, reason: str, detail: str, status: int | None = None, retry_after=None,
+                 wire_bytes: int = 0):
         super().__init__(reason)
         self.reason, self.detail = reason, detail
         self.status, self.retry_after = status, retry_after
         self.attempts = 1
+        self.wire_bytes = wire_bytes
 
 
 class Fetcher:
@@ -281,9 +286,9 @@ class Fetcher:
         attempts = redirects = 0
         status = None
 
-        def fail(reason: str, detail: str) -> FetchResult:
+        def fail(reason: str, detail: str, wire_bytes: int = 0) -> FetchResult:
             return FetchResult(url, str(current), status, {}, b"", reason, detail,
-                               time.perf_counter() - t0, attempts, redirects)
+                               time.perf_counter() - t0, attempts, redirects, wire_bytes)
 
         while True:
             bad = self._check_target(current, origin)
@@ -304,7 +309,7 @@ class Fetcher:
             except _Failure as f:
                 attempts += f.attempts
                 status = f.status
-                return fail(f.reason, f.detail)
+                return fail(f.reason, f.detail, f.wire_bytes)
             if location is not None:
                 redirects += 1
                 try:
@@ -448,8 +453,8 @@ class Fetcher:
                     resp.close()
                     raise _Failure(
                         "decompressed_too_large",
-                        f"{encoding} body inflates past {c.max_decompressed} bytes after "
-                        f"{wire} bytes on the wire",
+                        f"{encoding} body inflates past {c.max_decompressed} bytes (stopped while "
+                        "streaming)", wire_bytes=wire,
                     )
                 parts.append(piece)
                 data = inflater.unconsumed_tail
