@@ -13,6 +13,7 @@ BENCH_AREAS = {
     "demo": "agentcore.bench.demo",
     "crawl": "agentcore.bench.crawl",
     "agents": "agentcore.bench.agents",
+    "job": "agentcore.bench.job",
 }
 
 
