@@ -50,7 +50,7 @@ from typing import Sequence
 
 from agentcore.llm.openai_api import (RETRY_CODES, Failure, RemoteResult, api_root, http_failure,
                                       network_failure, parse_answer, request_body)
-from agentcore.llm.request import LLMError, deliver
+from agentcore.llm.request import LLMError, check_request, deliver
 
 __all__ = ["RemoteEngine", "RemoteResult", "LLMError"]
 
@@ -135,14 +135,7 @@ class RemoteEngine:
         """
         if self._closing:
             raise RuntimeError("the remote engine is closed; create a new RemoteEngine")
-        if isinstance(messages, str) and prompt is None:
-            messages, prompt = None, messages
-        if (messages is None) == (prompt is None):
-            raise ValueError("pass either chat messages or prompt=, not both / neither")
-        if max_tokens < 1:
-            raise ValueError(f"max_tokens={max_tokens} must be >= 1")
-        if temperature < 0:
-            raise ValueError(f"temperature={temperature} must be >= 0")
+        messages, prompt = check_request(messages, prompt, max_tokens, temperature)
         if overflow not in (None, "error"):
             raise ValueError(f"overflow={overflow!r}: a remote server cannot truncate prompts; "
                              "shorten the prompt or lower max_tokens")

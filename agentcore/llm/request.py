@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import concurrent.futures
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 
 class LLMError(RuntimeError):
@@ -54,6 +54,24 @@ class Request:
     prefix_key: tuple | None = None
     truncated: bool = False
     n_prompt_orig: int = 0  # prompt tokens before truncation
+
+
+def check_request(messages: Sequence[dict] | str | None, prompt: str | None, max_tokens: int,
+                  temperature: float) -> tuple[Sequence[dict] | None, str | None]:
+    """The checks every engine's ``submit()`` makes, on the caller's thread: ``(messages, prompt)``.
+
+    A plain string passed as ``messages`` (with no ``prompt=``) is taken as the raw prompt. Raises
+    ValueError when neither or both are given, ``max_tokens < 1`` or ``temperature < 0``.
+    """
+    if isinstance(messages, str) and prompt is None:
+        messages, prompt = None, messages
+    if (messages is None) == (prompt is None):
+        raise ValueError("pass either chat messages or prompt=, not both / neither")
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens={max_tokens} must be >= 1")
+    if temperature < 0:
+        raise ValueError(f"temperature={temperature} must be >= 0")
+    return messages, prompt
 
 
 def deliver(fut: concurrent.futures.Future, result: Result) -> None:
