@@ -216,6 +216,47 @@ def test_model_is_discovered_and_api_key_sent(server):
     assert server.headers[-1]["Authorization"] == "Bearer sk-test"
 
 
+SAMPLES = {  # the estimate must over-count all of these (measured 1.1-1.7x with this tokenizer)
+    "en": None, "de": "Wie spät ist es? Die Straßenbahn fährt über die Brücke nach Köln. " * 5,
+    "ja": "東京は何時ですか。今日はとても良い天気ですね。" * 3, "zh": "我们今天去公园散步，天气非常好。" * 3,
+    "ru": "Сегодня хорошая погода, и мы пойдём гулять в парк. " * 4, "emoji": "🙂🚀🎉 ok " * 10,
+    "html": '<div class="x"><a href="/p?q=1&r=2">link</a></div>' * 5, "code": "x[i]=f(a,b);{}" * 20,
+}
+
+
+def test_a_server_without_a_tokenizer_gets_the_conservative_estimate(engine, server, remote):
+    from agentcore.llm.remote_tokens import estimate_text, estimate_tokens
+
+    for name, text in SAMPLES.items():
+        text = text or workload.excerpts(1)[0]
+        assert estimate_text(text) >= len(engine.tokenize(text)), name
+    msgs = chat(SAMPLES["de"])
+    n = remote.count_prompt_tokens(msgs)
+    assert n == estimate_tokens(msgs) >= len(engine.tokenize(engine.render(msgs)))  # over, never under
+    assert remote.count_prompt_tokens(chat("Hi")) == estimate_tokens(chat("Hi"))
+    assert remote.metrics()["prompt_counts"] == {"server": 0, "estimated": 2, "cached": 0}
+    assert remote.token_source == "estimate"  # asked once (404s), then not again
+    assert remote.n_ctx_per_seq is None  # /props is not there and /v1/models names no max_model_len
+    with RemoteEngine(server.url, model=MODEL, n_ctx_per_seq=2048) as eng:
+        assert eng.n_ctx_per_seq == 2048
+
+
+def test_token_counts_never_block_on_the_engines_own_thread(remote):
+    box = []
+    fut = remote.submit(prompt="Hi", max_tokens=2)
+    fut.add_done_callback(lambda f: box.append(_raises(lambda: remote.count_prompt_tokens(chat("x")))))
+    fut.result(timeout=60)
+    assert wait_for(lambda: box, 10) and isinstance(box[0], RuntimeError) and "off the engine" in str(box[0])
+
+
+def _raises(fn):
+    try:
+        fn()
+    except Exception as exc:
+        return exc
+    return None
+
+
 # ---- faults: retries, timeouts, cancellation ----------------------------------------------------
 
 def test_429_waits_for_retry_after_then_recovers(server, remote):

@@ -34,6 +34,11 @@ Policies (documented, tested against a real server on loopback):
   that a swarm can count, and :attr:`RemoteResult.detail` says what happened and what to do.
 * Tokens: ``prompt_tokens`` / ``completion_tokens`` (and ``cached_tokens`` where the server
   reports ``usage.prompt_tokens_details.cached_tokens``) come from the answer's ``usage``.
+* Prompt fitting: :meth:`RemoteEngine.count_prompt_tokens` counts a chat's prompt tokens the
+  way the server will (llama-server's ``/apply-template`` + ``/tokenize``, vLLM's ``/tokenize``;
+  cached per distinct chat), or estimates them conservatively (UTF-8 bytes / 2 + 8 per message)
+  where the server cannot; :attr:`RemoteEngine.n_ctx_per_seq` is the context one request may
+  use, from ``/props`` or ``/v1/models`` (see :mod:`agentcore.llm.remote_tokens`).
 * Cancellation: ``future.cancel()`` cancels the HTTP request (the connection closes, which makes
   llama-server and vLLM stop decoding it). ``close()`` resolves every unfinished request with
   ``finish_reason="cancelled"``.
@@ -50,6 +55,7 @@ from typing import Sequence
 
 from agentcore.llm.openai_api import (RETRY_CODES, Failure, RemoteResult, api_root, http_failure,
                                       network_failure, parse_answer, request_body)
+from agentcore.llm.remote_tokens import TokenCounter
 from agentcore.llm.request import LLMError, check_request, deliver
 
 __all__ = ["RemoteEngine", "RemoteResult", "LLMError"]
@@ -76,6 +82,8 @@ class RemoteEngine:
     extra_body:
         Fields added to every request body (server-specific options such as ``top_k`` or
         ``cache_prompt``).
+    n_ctx_per_seq:
+        Tokens of context one request may use; None: ask the server (``/props``, ``/v1/models``).
     """
 
     budget = None  # no share of this machine's CPU budget: the decoding happens elsewhere
@@ -83,7 +91,8 @@ class RemoteEngine:
     def __init__(self, base_url: str, model: str | None = None, *, api_key: str | None = None,
                  concurrency: int = 64, timeout: float = 120.0, connect_timeout: float = 10.0,
                  retries: int = 4, backoff: float = 0.5, max_backoff: float = 30.0,
-                 max_retry_after: float = 60.0, extra_body: dict | None = None):
+                 max_retry_after: float = 60.0, extra_body: dict | None = None,
+                 n_ctx_per_seq: int | None = None):
         if concurrency < 1:
             raise ValueError(f"concurrency={concurrency} must be >= 1")
         if retries < 0 or backoff < 0 or timeout <= 0:
@@ -95,6 +104,7 @@ class RemoteEngine:
         self.retries, self.backoff, self.max_backoff = int(retries), float(backoff), float(max_backoff)
         self.max_retry_after = float(max_retry_after)
         self.extra_body = dict(extra_body or {})
+        self._n_ctx_given = int(n_ctx_per_seq) if n_ctx_per_seq else None
         self._headers = {"Content-Type": "application/json"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
@@ -114,11 +124,32 @@ class RemoteEngine:
                                         daemon=True)
         self._thread.start()
         ready.wait()
+        self._tokens = TokenCounter(self.url, self._headers, self._loop, lambda: self.model,
+                                    owner=self._thread, timeout=min(self.timeout, 10.0))
 
     @property
     def model_name(self) -> str:
         """The model the server answers with ("" until known when ``model=None``)."""
         return self.model or ""
+
+    # ----------------------------------------------------------------------------- prompt fitting
+    def count_prompt_tokens(self, messages: Sequence[dict]) -> int:
+        """Prompt tokens of the chat ``messages`` as the server counts them (estimated where it cannot).
+
+        Blocks for a round trip on a new chat (none for one counted before); call it off the
+        engine's thread (not from a future's callback).
+        """
+        return self._tokens.count(messages)
+
+    @property
+    def token_source(self) -> str | None:
+        """Where counts come from: "llama-server", "vllm", "estimate"; None before the first count."""
+        return self._tokens.kind
+
+    @property
+    def n_ctx_per_seq(self) -> int | None:
+        """Tokens of context one request may use (prompt plus answer); None when unknown."""
+        return self._n_ctx_given or self._tokens.n_ctx()
 
     # ----------------------------------------------------------------------------- requests
     def submit(self, messages: Sequence[dict] | str | None = None, *, prompt: str | None = None,
@@ -167,7 +198,8 @@ class RemoteEngine:
 
         ``slots_total`` is ``concurrency``, ``slots_active`` the requests in flight,
         ``queue_length`` those waiting for a free place; ``generated_tokens`` equals
-        ``completion_tokens``; ``errors`` counts failed requests by code.
+        ``completion_tokens``; ``errors`` counts failed requests by code; ``prompt_counts`` the
+        :meth:`count_prompt_tokens` answers the server gave, estimated, or found in the cache.
         """
         with self._lock:
             c = dict(self._counts)
@@ -190,6 +222,7 @@ class RemoteEngine:
                 "slots_active": self._in_flight,
                 "max_in_flight": self._max_in_flight,
                 "queue_length": self._waiting,
+                "prompt_counts": dict(self._tokens.counted),  # server / estimated / cached
             }
 
     def close(self, timeout: float | None = 30.0) -> None:
@@ -242,6 +275,7 @@ class RemoteEngine:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self._session.close()
+        await self._tokens.close()
 
     def _spawn(self, fut, path, body, schema, timeout) -> None:
         if fut.cancelled():
