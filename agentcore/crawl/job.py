@@ -6,6 +6,7 @@ Data path, by state (one swarm, two kinds of agents)::
            -> SITE_STORE -> DONE                    (errors: SITE_FAIL / LLM_FAIL -> FAILED)
     page:  PAGE_FETCH -> PAGE_EXTRACT -> PAGE_ANALYZE -> PAGE_STORE -> DONE
                                                    (errors: PAGE_FAIL -> FAILED)
+    home:  (the site's own home page, already fetched and extracted) PAGE_ANALYZE -> ...
 
 The work of each state is a method of :class:`~agentcore.crawl.steps.CrawlSteps`, what each store
 state writes a builder of :class:`~agentcore.crawl.rows.CrawlRows`; the question asked of the LLM
@@ -37,6 +38,8 @@ from .task import LLMTask, PromptTooLong, engine_budget
 
 __all__ = ["CrawlJob", "LLMTask", "PromptTooLong"]
 
+#: what a site's home page brings into its page agent (written by SITE_FETCH and SITE_LINKS)
+HOME_PAGE = ("text", "title", "final_url", "http_status", "ctype", "n_bytes", "elapsed")
 FETCH_WRITES = ("body", "ctype", "final_url", "http_status", "elapsed", "fail_stage",
                 "fail_detail", "fetch_attempts")
 
@@ -119,8 +122,10 @@ class CrawlJob:
         fetch = async_action(steps.fetch, concurrency=1024, name="fetch", reads=["url"],
                              writes=FETCH_WRITES)
         links = batch_action(steps.links, max_batch=64, cores=1, name="links",
-                             reads=["body", "ctype", "url", "host"], writes=["body", "title", "n_links"])
-        prompt = batch_action(steps.prompt, max_batch=32, parallel=1, name="prompt", reads=["host"],
+                             reads=["body", "ctype", "url", "host", "final_url", "http_status",
+                                    "elapsed"], writes=["body", "title", "n_links"])
+        prompt = batch_action(steps.prompt, max_batch=32, parallel=1, name="prompt",
+                              reads=["host", "n_links"],
                               writes=["n_ok", "prompt", "llm_t0", "fail_stage", "fail_detail"])
         extract = batch_action(steps.extract, max_batch=32, cores=1, name="extract",
                                reads=["body", "ctype", "url"],
@@ -159,8 +164,9 @@ class CrawlJob:
             states.insert(4, State("LLM_FAIL", save(rows.llm_failure, rows.llm_failure_stored,
                                                     fail_reads, "store_llm_failure"),
                                    on_ok="FAILED", **retry))
-        return AgentSpec(states, entries=["SITE_FETCH", "PAGE_FETCH"], inputs=["url", "host"],
-                         max_steps=32)
+        # a home page enters as a page at PAGE_ANALYZE with what SITE_FETCH/SITE_LINKS found
+        return AgentSpec(states, entries=["SITE_FETCH", "PAGE_FETCH", "PAGE_ANALYZE"],
+                         inputs=["url", "host", *HOME_PAGE], max_steps=32)
 
     def _llm_action(self):
         from agentcore.llm.action import LLMAction

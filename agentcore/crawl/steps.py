@@ -51,31 +51,42 @@ class CrawlSteps:
         self.job.stats["bytes"] += len(res.body)
 
     def links(self, batch):
-        """Extract each site's home page and spawn one page agent per new link the job's
-        ``follow`` rules allow (for a served folder: only to the folder's own hosts)."""
+        """Extract each site's home page, hand its text on as the site's first page (a page agent
+        that starts at PAGE_ANALYZE), and spawn one page agent per new link the job's ``follow``
+        rules allow (for a served folder: only to the folder's own hosts)."""
         sw = batch.swarm
         d = sw.data
         docs = extract_pages(batch.get("body"), batch.get("ctype"), batch.get("url"))
         job = self.job
         done_pages, max_pages, served = job.done_pages, job.max_pages, job.served
-        for a, doc in zip(batch.ids, docs):
+        for a, doc, body in zip(batch.ids, docs, batch.get("body")):
             d["body"][a] = None
             host, home = d["host"][a], d["url"][a]
             d["title"][a] = doc.title
+            # the home page is a page of its site like any other: a site of one page (an
+            # article URL, a folder with one saved page) gets its text analysed and an answer
+            has_text = bool(doc.text.strip())
+            if has_text and home not in done_pages:
+                sw.spawn(a, rows={"url": [home], "host": [host], "text": [doc.text],
+                                  "title": [doc.title], "final_url": [d["final_url"][a]],
+                                  "http_status": [d["http_status"][a]], "ctype": [d["ctype"][a]],
+                                  "n_bytes": [len(body or b"")], "elapsed": [d["elapsed"][a]]},
+                         state="PAGE_ANALYZE")
             links, seen = [], set()
+            final = (d["final_url"][a] or home).split("#", 1)[0]
             for link in job.follow.pick(host, doc.links_internal, doc.links_external):
                 link = link.split("#", 1)[0]
                 if served is not None:
                     link = served_link(link, served)
                     if link is None:
                         continue
-                if link in seen or link == home or link.endswith("/robots.txt"):
+                if link in seen or link in (home, final) or link.endswith("/robots.txt"):
                     continue
                 seen.add(link)
                 links.append(link)
                 if len(links) >= max_pages:
                     break
-            d["n_links"][a] = len(links)
+            d["n_links"][a] = len(links) + has_text  # the site's pages, its home among them
             todo = [u for u in links if u not in done_pages]
             if todo:
                 sw.spawn(a, rows={"url": todo, "host": [host] * len(todo)}, state="PAGE_FETCH")
@@ -128,8 +139,11 @@ class CrawlSteps:
                                         limit=max(8, task.keywords if task else 0))
             excerpts = [(u, e) for u, e in queries.site_excerpts(job.store, job.run_id, host) if e]
             d["n_ok"][a] = len(excerpts)
-            if not kws:
-                batch.set_outcome(j, "skip_llm")
+            if not excerpts:  # nothing to ground an answer in: a failure with its code
+                d["fail_stage"][a] = "prompt"
+                d["fail_detail"][a] = (f"none of the site's {d['n_links'][a] or 0} pages had text "
+                                       "to analyse (all failed, or empty after extraction)")
+                batch.fail(j, "no_text")
                 continue
             d["llm_t0"][a] = time.monotonic()
             try:

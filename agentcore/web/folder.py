@@ -121,9 +121,11 @@ class CorpusWeb:
             return Reply(404, b"unknown site\n", "text/plain; charset=utf-8")
         _, paths = entry
         path = path.split("?", 1)[0]
+        if path == "/" and "/index.html" in paths:  # a saved site's own home page
+            path = "/index.html"
         if path == "/robots.txt":
             return Reply(200, b"User-agent: *\nDisallow:\n", "text/plain; charset=utf-8")
-        if path in ("/", "/index.html") and path not in paths:
+        if path in ("/", "/index.html") and path not in paths:  # no home page: a list of links
             links = "".join(
                 f'<li><a href="{html.escape(p)}">{html.escape(p)}</a></li>' for p in paths
             )
