@@ -7,7 +7,8 @@ each) answered as JSON under two schemas, greedy, same model file and threads fo
   summary), read from ``agentcore/demo/demo.toml`` through :mod:`agentcore.crawl.jobfile`; the
   system message is the job's own (instructions plus the answer format), the excerpt is the user
   message; ``max_tokens`` is the job's (128).
-* ``tool``: one agent turn of ``bench agents``' agent (tools ``lookup(city)`` and ``add(a, b)``):
+* ``tool``: one turn of ``bench agents``' overhead agent (tools ``lookup(city)`` and ``add(a, b)``,
+  :func:`agentcore.bench.agents_task.overhead_agent`):
   the per-turn schema of :mod:`agentcore.agents.schema` (one valid tool call or the answer), the
   agent's system prompt, the excerpt followed by a population question; ``max_tokens`` 64.
 
@@ -30,7 +31,6 @@ from pathlib import Path
 
 from agentcore.bench.llm_server import LlamaServer, llama_server_binary
 
-CITIES = ("Paris", "Lyon", "Nice", "Lille")
 BAR = 1.6  # issue 10: agentcore >= 1.6x llama-server's requests/s, demo schema, 64 in flight
 
 
@@ -48,13 +48,14 @@ def demo_workload(n: int) -> tuple[dict, list[list[dict]], int]:
 
 def tool_workload(n: int) -> tuple[dict, list[list[dict]], int]:
     """(schema, requests, max_tokens) of one turn of ``bench agents``' agent over ``n`` excerpts."""
-    from agentcore.bench.agents import build_agent
+    from agentcore.bench.agents_task import CITIES, overhead_agent
     from agentcore.llm import workload
 
-    agent = build_agent()
+    agent = overhead_agent()
+    cities = sorted(CITIES)
     system = agent.system_prompt()
     reqs = [[{"role": "system", "content": system},
-             {"role": "user", "content": f"{e}\n\nHow many people live in {CITIES[i % len(CITIES)]}?"}]
+             {"role": "user", "content": f"{e}\n\nHow many people live in {cities[i % len(cities)]}?"}]
             for i, e in enumerate(workload.excerpts(n))]
     return agent.schema, reqs, int(agent.max_tokens)
 
