@@ -6,7 +6,8 @@
   /tokenize`` (``add_special``, ``parse_special``) counts the tokens; ``GET /props`` gives the
   per-slot context (``default_generation_settings.n_ctx``).
 * vLLM: ``POST /tokenize`` with ``messages`` answers the count (``count``) and the context
-  (``max_model_len``); ``GET /v1/models`` lists ``max_model_len`` too.
+  (``max_model_len``); ``GET /v1/models`` lists ``max_model_len`` too (and llama-server
+  ``meta.n_ctx``).
 * Anything else (a hosted API): :func:`estimate_tokens`, a count meant to err high: ASCII
   letters and digits 1 token per 2.2, other ASCII characters but spaces 1 each, other text 1 per
   1.25 UTF-8 bytes, 8 per message for the template's markers. Measured with SmolLM2's
@@ -178,8 +179,9 @@ class TokenCounter:
             if not (isinstance(n, int) and n > 0):
                 status, data = await self._http("GET", self.api_url + "/models")
                 models = (data or {}).get("data") if status == 200 else None
-                n = next((m["max_model_len"] for m in models or [] if isinstance(m, dict)
-                          and isinstance(m.get("max_model_len"), int) and m["max_model_len"] > 0), None)
+                sizes = [m.get("max_model_len") or (m.get("meta") or {}).get("n_ctx")
+                         for m in models or [] if isinstance(m, dict)]  # vLLM, llama-server
+                n = next((k for k in sizes if isinstance(k, int) and k > 0), None)
         except Exception:  # not reachable now: ask again next time
             return
         if not self._n_ctx_known:  # a vLLM /tokenize answer may have told it meanwhile
