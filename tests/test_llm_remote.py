@@ -241,6 +241,45 @@ def test_a_server_without_a_tokenizer_gets_the_conservative_estimate(engine, ser
         assert eng.n_ctx_per_seq == 2048
 
 
+def test_a_vllm_style_tokenize_endpoint_is_used(engine):
+    """vLLM answers POST /tokenize {messages} with a count and its max_model_len (no /apply-template)."""
+    from aiohttp import web
+
+    seen = []
+
+    async def tokenize(request):
+        body = await request.json()
+        seen.append(body)
+        n = len(engine.tokenize(engine.render(body["messages"])))
+        return web.json_response({"count": n, "max_model_len": 4096, "tokens": list(range(n))})
+
+    app = web.Application()
+    app.router.add_post("/tokenize", tokenize)
+    loop, port, ready = asyncio.new_event_loop(), closed_port(), threading.Event()
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        runner = web.AppRunner(app)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    ready.wait(10)
+    try:
+        with RemoteEngine(f"http://127.0.0.1:{port}", model="m") as eng:
+            msgs = chat("What is the capital of France?")
+            assert eng.count_prompt_tokens(msgs) == len(engine.tokenize(engine.render(msgs)))
+            assert eng.token_source == "vllm" and eng.n_ctx_per_seq == 4096
+            assert seen[-1]["messages"] == msgs and seen[-1]["add_generation_prompt"] is True
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        t.join(10)
+
+
 def test_token_counts_never_block_on_the_engines_own_thread(remote):
     box = []
     fut = remote.submit(prompt="Hi", max_tokens=2)
