@@ -1,0 +1,55 @@
+"""`agentcore bench job`'s folder of real saved sites: each page under the host it names, built
+the same way every time, served under those names."""
+import json
+import os
+from pathlib import Path
+
+from agentcore.bench.job import build_corpus, page_host, real_host, subset, unbounded
+from agentcore.web.folder import CorpusWeb
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def test_a_page_names_its_host_in_its_head_or_its_links():
+    assert page_host(b'<link rel="canonical" href="https://www.lemonde.fr/a/b.html">') == \
+        "www.lemonde.fr"
+    assert page_host(b"<meta content='https://blog.x.org/p' property='og:url'>") == "blog.x.org"
+    assert page_host(b'<base href="http://lwn.net/Articles/1/">') == "lwn.net"
+    # no head hint: the most linked host that carries the page's folder name
+    links = b'<a href="https://ebb.org/a">x</a>' * 3 + b'<a href="https://www.gnu.org/">g</a>' * 9
+    assert page_host(links, "ebb-org") == "ebb.org"
+    assert page_host(links, "something-else") is None
+    # made-up hosts of hand-made test pages are no sites
+    assert page_host(b'<base href="http://fakehost/test/">') is None
+    assert real_host("localhost") is None and real_host("www.example.com") is None
+
+
+def test_the_folder_is_built_the_same_every_time_under_real_names(tmp_path):
+    assert DATA.is_dir(), f"{DATA} is missing: the tests need ../shared beside the checkout"
+    root_a, man_a = build_corpus(DATA, tmp_path / "a")
+    root_b, man_b = build_corpus(DATA, tmp_path / "b")
+    assert man_a == man_b and root_a.parent.name == root_b.parent.name  # same content hash
+    assert len(man_a) >= 180 and sum(len(v["pages"]) for v in man_a.values()) >= 250
+    langs = {v["lang"] for v in man_a.values()}
+    assert {"en", "de", "fr", "ru", "ja", "zh"} <= langs
+    for host in list(man_a)[:20]:
+        a = sorted(os.listdir(root_a / host))
+        assert a == sorted(os.listdir(root_b / host)) == sorted(man_a[host]["pages"])
+        assert (root_a / host / a[0]).read_bytes() == (root_b / host / a[0]).read_bytes()
+    assert build_corpus(DATA, tmp_path / "a") == (root_a, man_a)  # the cache is reused
+    web = CorpusWeb(str(root_a))
+    assert sorted(web.hosts) == sorted(man_a) and not any(h.endswith(".test") for h in web.hosts)
+    quick, man_q = subset(root_a, man_a, 30, tmp_path / "a")
+    assert len(man_q) == 30 and sorted(os.listdir(quick)) == sorted(man_q)
+    assert subset(root_a, man_a, 30, tmp_path / "a")[1] == man_q
+
+
+def test_the_plain_pipeline_schema_keeps_every_field_without_length_bounds():
+    from agentcore.crawl.jobfile import parse_job
+
+    schema = parse_job("").task.schema
+    plain = unbounded(schema)
+    assert list(plain["properties"]) == list(schema["properties"])
+    assert plain["properties"]["category"]["enum"] == schema["properties"]["category"]["enum"]
+    assert not any("maxLength" in p for p in plain["properties"].values())
+    assert json.dumps(schema).count("maxLength") == 2  # the job's own schema is untouched
