@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from agentcore import aio
 from agentcore.crawl.fetch import Fetcher, FetchResult, SSRFBlocked, blocked_address
 from agentcore.crawl.resolver import make_resolver
 from agentcore.kernels.html import extract
@@ -17,8 +18,9 @@ FAST = dict(read_timeout=1.5, total_timeout=3.0, connect_timeout=2.0, max_attemp
             backoff=0.01, politeness_delay=0.0)
 
 
-def run(coro):
-    return asyncio.run(coro)
+def run(coro, loop=None):
+    """On the loop the crawl uses (agentcore.aio: uvloop when installed) or on ``loop``."""
+    return aio.run(coro, loop=loop)
 
 
 def site_links(page: FetchResult) -> list[str]:
@@ -27,10 +29,10 @@ def site_links(page: FetchResult) -> list[str]:
     return [u for u in doc.links_internal if u != page.final_url]
 
 
-@pytest.fixture(scope="module")
-def crawled():
+@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
+def crawled(request):
     """One real crawl of a 20-site web, following links from the home pages as a crawler
-    does, shared by the tests that check its outcome."""
+    does, shared by the tests that check its outcome; on each event loop the crawl may run on."""
     web = SyntheticWeb(20, seed=1, slow_seconds=4.0)
     with serve_in_thread(web) as server:
 
@@ -47,7 +49,7 @@ def crawled():
                     results[r.url] = r
                 return results, dict(fetcher.stats)
 
-        results, stats = run(crawl())
+        results, stats = run(crawl(), loop=request.param)
         server_stats = server.stats.snapshot()
     return web, results, stats, server_stats
 
@@ -345,7 +347,7 @@ def test_docstring_examples_run():
     from agentcore.crawl import resolver, robots, slots
     from agentcore.kernels import urls
 
-    for mod in (resolver, robots, slots, urls):
+    for mod in (aio, resolver, robots, slots, urls):
         result = doctest.testmod(mod)
         assert result.attempted > 0 and result.failed == 0, mod.__name__
 

@@ -14,7 +14,10 @@ its own (GNU time), in one sitting, the order alternating from round to round:
 
 For each: pages stored, failures by reason, its own wall (crawl start to exit, interpreter
 start-up excluded), pages/s, when the last page landed, process CPU (start-up included) per page,
-peak RSS, and the web server's CPU; then agentcore's ratios to the other two.
+peak RSS, and the web server's CPU while the contender ran (each run waits until the web is
+warm, so the web's warm-up never shares the cores with a contender); then agentcore's ratios to
+the other two. agentcore runs on uvloop when it is installed (``agentcore.aio``);
+``AGENTCORE_LOOP=asyncio`` compares it on asyncio's own loop.
 
     agentcore bench crawl --anchors ../shared/anchors            # 500 sites, clean and hostile
     agentcore bench crawl --sites 100 --rounds 2 --contenders agentcore,rust
@@ -66,7 +69,22 @@ def start_web(sites: int, clean: bool) -> tuple[subprocess.Popen, int]:
     if not line.strip().isdigit():
         proc.kill()
         raise RuntimeError(f"the local web did not start (said {line!r}); run {' '.join(cmd)}")
+    wait_warm(int(line))
     return proc, int(line)
+
+
+def wait_warm(port: int, timeout: float = 180.0) -> None:
+    """Wait until the web has read every site's text (``--warm``: ~9 ms of CPU a site), so that
+    its warm-up does not share the 2 cores with the contender being timed."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/__stats__", timeout=10) as r:
+            if json.load(r).get("warm_done"):
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the local web on port {port} was not warm after {timeout:.0f} s")
 
 
 def port_free(port: int) -> bool:
@@ -130,8 +148,9 @@ def run_one(name: str, clean: bool, sites: int, tmp: str, anchors: Path | None) 
         else:
             cmd = [sys.executable, "-m", "agentcore.bench.crawl", "--child", name, "--port",
                    str(port), "--sites", str(sites), "--db", db] + (["--clean"] if clean else [])
+        web_cpu0 = proc_cpu(web.pid)  # start-up and warm-up, before the contender starts
         out, proc_wall, cpu, rss = timed(cmd)
-        server_cpu = proc_cpu(web.pid)
+        server_cpu = proc_cpu(web.pid) - web_cpu0
     finally:
         web.terminate()
         web.wait(10)
@@ -149,8 +168,7 @@ def run_one(name: str, clean: bool, sites: int, tmp: str, anchors: Path | None) 
 
 def agentcore_child(port: int, sites: int, clean: bool, db: str) -> dict:
     """The crawl job without an LLM, as `agentcore demo --no-llm` runs it."""
-    import asyncio
-
+    from agentcore import aio
     from agentcore.crawl.fetch import FetchConfig
     from agentcore.crawl.job import CrawlJob
     from agentcore.store import open_store
@@ -166,7 +184,7 @@ def agentcore_child(port: int, sites: int, clean: bool, db: str) -> dict:
     run_id = store.create_run({"bench": "crawl"})
     job = CrawlJob(store, run_id, engine=None, max_pages=lim["max_pages"], fetch_config=cfg)
     t0, w0 = time.monotonic(), time.time()
-    asyncio.run(job.run(truth.home_urls(), hosts=hosts))
+    aio.run(job.run(truth.home_urls(), hosts=hosts))  # uvloop when installed
     wall = time.monotonic() - t0
     from agentcore.crawl.tables import Page
 
@@ -393,8 +411,11 @@ def run(args) -> int:
             raise SystemExit("the plain-Python contender needs trafilatura: pip install -e '.[bench]'")
     tmp = tempfile.mkdtemp(prefix="agentcore-bench-crawl-")
     load = os.getloadavg()[0]
+    from agentcore.aio import loop_name
+
     print(f"bench crawl: {args.sites} sites, webs {', '.join(webs)}, {args.rounds} round(s), "
-          f"load average {load:.1f} on {os.cpu_count()} CPUs", file=sys.stderr)
+          f"agentcore on {loop_name()}, load average {load:.1f} on {os.cpu_count()} CPUs",
+          file=sys.stderr)
     runs: list[dict] = []
     try:
         for r in range(args.rounds):
@@ -412,7 +433,7 @@ def run(args) -> int:
     results = {(w, n): summarize([x for x in runs if x["web"] == w and x["contender"] == n])
                for w in webs for n in names}
     print(f"\nCrawl without an LLM: {args.sites} sites, one sitting, {args.rounds} round(s) "
-          f"alternating (load average {load:.1f} -> {os.getloadavg()[0]:.1f}, "
+          f"alternating, agentcore on {loop_name()} (load average {load:.1f} -> {os.getloadavg()[0]:.1f}, "
           f"{os.cpu_count()} CPUs)")
     print_table(results, webs, names)
     if args.json:

@@ -39,14 +39,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-import zlib
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 from agentcore.crawl import robots as robots_txt
-from agentcore.crawl.resolver import HostSet, SSRFBlocked, blocked_address, make_resolver
+from agentcore.crawl.resolver import HostSet, SSRFBlocked, blocked_address
 from agentcore.crawl.slots import Slots
+from agentcore.crawl.transport import REDIRECT_CODES, AiohttpTransport, Failure
 from agentcore.kernels.decode import decode_html
 from agentcore.kernels.urls import same_site
 
@@ -54,8 +54,6 @@ __all__ = ["FetchConfig", "FetchResult", "Fetcher", "SSRFBlocked", "blocked_addr
            "RETRYABLE", "REDIRECT_CODES"]
 
 RETRYABLE = frozenset({"timeout", "connection_refused", "connection_error"})
-REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
-_KEEP_HEADERS = ("content-type", "content-encoding", "content-length", "last-modified")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +115,7 @@ class FetchResult:
 class _Host:
     """Per-host politeness state: a slot semaphore, the next allowed start, robots rules."""
 
-    __slots__ = ("sem", "next_start", "delay", "robots", "robots_task")
+    __slots__ = ("sem", "next_start", "delay", "robots", "robots_task", "matcher")
 
     def __init__(self, limit: int, delay: float):
         self.sem = Slots(limit)
@@ -125,18 +123,7 @@ class _Host:
         self.delay = delay
         self.robots: robots_txt.Rules | None = None
         self.robots_task: asyncio.Future | None = None
-
-
-class _Failure(Exception):
-    """Internal: ends an attempt with a reason."""
-
-    def __init__(self, reason: str, detail: str, status: int | None = None, retry_after=None,
-                 wire_bytes: int = 0):
-        super().__init__(reason)
-        self.reason, self.detail = reason, detail
-        self.status, self.retry_after = status, retry_after
-        self.attempts = 1
-        self.wire_bytes = wire_bytes
+        self.matcher: robots_txt.Matcher | None = None  # set with robots
 
 
 class Fetcher:
@@ -167,7 +154,7 @@ class Fetcher:
         self.allowed_hosts = None if allowed_hosts is None else HostSet(allowed_hosts)
         self.stats: Counter = Counter()  # "ok", reasons, "attempts", "bytes"
         self._hosts: dict[str, _Host] = {}
-        self._session = None
+        self._transport = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._global: Slots | None = None
 
@@ -181,37 +168,17 @@ class Fetcher:
         await self.close()
 
     async def open(self) -> None:
-        import aiohttp
-
         c = self.config
         self._loop = asyncio.get_running_loop()
         self._global = Slots(c.global_limit)
-        connector = aiohttp.TCPConnector(
-            # Our own semaphores bind first; the connector's limits only back them up, so no
-            # request waits for a pooled connection while its timeout runs.
-            limit=c.global_limit + 8,
-            limit_per_host=c.per_host_limit + 2,
-            resolver=make_resolver(self.static_hosts, c.allow_private),
-            ttl_dns_cache=300,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,  # we inflate ourselves, with a cap on the inflated size
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(
-                total=c.total_timeout, sock_connect=c.connect_timeout, sock_read=c.read_timeout
-            ),
-            headers={
-                "User-Agent": c.user_agent,
-                "Accept": "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.1",
-                "Accept-Encoding": "gzip, deflate",
-            },
-        )
+        transport = AiohttpTransport(c, self.static_hosts, c.allow_private)
+        await transport.open()
+        self._transport = transport
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._transport is not None:
+            await self._transport.close()
+            self._transport = None
         for h in self._hosts.values():
             if h.robots_task is not None and not h.robots_task.done():
                 h.robots_task.cancel()
@@ -220,7 +187,7 @@ class Fetcher:
 
     async def fetch(self, url: str) -> FetchResult:
         """Fetch one URL, following redirects; never raises for network or content problems."""
-        if self._session is None:
+        if self._transport is None:
             raise RuntimeError("Fetcher is not open: use 'async with Fetcher(...) as f:'")
         t0 = time.perf_counter()
         try:
@@ -242,8 +209,9 @@ class Fetcher:
         """True if the host's robots.txt lets our agent fetch ``url`` (fetched once per host)."""
         from yarl import URL
 
-        rules = await self._robots_for(URL(url))
-        return robots_txt.allows(rules, self.config.robots_agent, url)
+        u = URL(url)
+        await self._robots_for(u)
+        return self._host(u.host.lower()).matcher.allows(url)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -282,12 +250,13 @@ class Fetcher:
         except (ValueError, TypeError) as exc:
             return FetchResult(url, url, None, {}, b"", "bad_url", str(exc), 0.0, 0)
         origin = None
-        visited = {str(current)}
+        current_s = str(current)
+        visited = {current_s}
         attempts = redirects = 0
         status = None
 
         def fail(reason: str, detail: str, wire_bytes: int = 0) -> FetchResult:
-            return FetchResult(url, str(current), status, {}, b"", reason, detail,
+            return FetchResult(url, current_s, status, {}, b"", reason, detail,
                                time.perf_counter() - t0, attempts, redirects, wire_bytes)
 
         while True:
@@ -296,17 +265,21 @@ class Fetcher:
                 return fail(*bad)
             origin = origin or current.host.lower()
             if robots:
-                rules = await self._robots_for(current)
+                matcher = self._host(current.host.lower()).matcher
+                if matcher is None:
+                    await self._robots_for(current)
+                    matcher = self._host(current.host.lower()).matcher
+                rules = matcher.rules
                 if isinstance(rules, FetchResult):
                     return fail(rules.error_reason, f"robots.txt: {rules.error_detail}")
-                if not robots_txt.allows(rules, self.config.robots_agent, str(current)):
+                if not matcher.allows(current_s):
                     return fail("robots_disallowed", f"robots.txt disallows {current.path}")
             try:
                 status, headers, body, location, n = await self._with_retries(
                     current, check_type
                 )
                 attempts += n
-            except _Failure as f:
+            except Failure as f:
                 attempts += f.attempts
                 status = f.status
                 return fail(f.reason, f.detail, f.wire_bytes)
@@ -323,30 +296,39 @@ class Fetcher:
                     return fail("too_many_redirects", f"more than {self.config.max_redirects}")
                 visited.add(key)
                 current = nxt
+                current_s = str(current)
                 continue
             self.stats["bytes"] += len(body)
-            return FetchResult(url, str(current), status, headers, body, None, "",
+            return FetchResult(url, current_s, status, headers, body, None, "",
                                time.perf_counter() - t0, attempts, redirects)
 
     async def _with_retries(self, u, check_type: bool):
         """One hop with bounded retries. Returns (status, headers, body, location, attempts)."""
         c = self.config
         host = self._host(u.host.lower())
-        loop = self._loop
+        loop, sem, slots = self._loop, host.sem, self._global
         for attempt in range(1, c.max_attempts + 1):
-            async with host.sem:
+            # take() / wait() / release(): `async with` without two coroutines per slot
+            if not sem.take():
+                await sem.wait()
+            try:
                 now = loop.time()
                 wait = host.next_start - now
                 host.next_start = max(now, host.next_start) + host.delay
                 if wait > 0:
                     await asyncio.sleep(wait)
                 self.stats["attempts"] += 1
+                if not slots.take():
+                    await slots.wait()
                 try:
-                    async with self._global:
-                        status, headers, body, location = await self._once(u, check_type)
+                    status, headers, body, location = await self._transport.get(u, check_type)
                     return status, headers, body, location, attempt
-                except _Failure as f:
+                except Failure as f:
                     failure = f
+                finally:
+                    slots.release()
+            finally:
+                sem.release()
             if failure.reason not in RETRYABLE and not (
                 failure.reason.startswith("http_5") or failure.reason == "http_429"
             ) or attempt == c.max_attempts:
@@ -358,111 +340,6 @@ class Fetcher:
                 delay = max(delay, min(c.max_backoff, failure.retry_after))
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
-
-    async def _once(self, u, check_type: bool):
-        """One HTTP request; raises _Failure with a reason for anything but a usable answer."""
-        import aiohttp
-
-        c = self.config
-        try:
-            async with self._session.get(u, allow_redirects=False) as resp:
-                status = resp.status
-                if status in REDIRECT_CODES:
-                    location = resp.headers.get("Location")
-                    if not location:
-                        raise _Failure("redirect_invalid", f"{status} without Location")
-                    return status, {}, b"", location
-                if not 200 <= status < 300:
-                    retry_after = resp.headers.get("Retry-After")
-                    try:
-                        retry_after = float(retry_after) if retry_after else None
-                    except ValueError:
-                        retry_after = None
-                    raise _Failure(f"http_{status}", f"{status} {resp.reason or ''} at {u}",
-                                   status=status, retry_after=retry_after)
-                headers = {k: resp.headers[k] for k in _KEEP_HEADERS if k in resp.headers}
-                ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
-                if check_type and ctype and ctype not in c.content_types:
-                    raise _Failure("bad_content_type", f"Content-Type {ctype}")
-                length = resp.content_length
-                if length is not None and length > c.max_body:
-                    raise _Failure("too_large", f"Content-Length {length} > {c.max_body}")
-                body = await self._read_body(resp, headers.get("content-encoding", ""))
-                if check_type and b"\x00" in body[:1024]:
-                    raise _Failure("binary_content", f"NUL bytes in a {ctype or 'typeless'} body")
-                return status, headers, body, None
-        except _Failure:
-            raise
-        except asyncio.TimeoutError as exc:
-            raise _Failure("timeout", f"{type(exc).__name__} after the configured timeout")
-        except aiohttp.ClientConnectorError as exc:
-            os_error = getattr(exc, "os_error", None)
-            if isinstance(os_error, SSRFBlocked) or isinstance(exc.__cause__, SSRFBlocked):
-                raise _Failure("ssrf_blocked", str(os_error or exc.__cause__))
-            if isinstance(exc, aiohttp.ClientConnectorDNSError):
-                raise _Failure("dns_error", str(exc))
-            if isinstance(os_error, ConnectionRefusedError):
-                raise _Failure("connection_refused", str(exc))
-            raise _Failure("connection_error", str(exc))
-        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError,
-                aiohttp.ClientOSError, ConnectionError) as exc:
-            raise _Failure("connection_error", f"{type(exc).__name__}: {exc}")
-        except aiohttp.InvalidURL as exc:
-            raise _Failure("bad_url", str(exc))
-        except aiohttp.ClientResponseError as exc:  # malformed status line or headers
-            raise _Failure("connection_error", f"{type(exc).__name__}: {exc}")
-
-    async def _read_body(self, resp, encoding: str) -> bytes:
-        """Stream the body, capping wire bytes at max_body and inflated bytes at
-        max_decompressed, so a bomb stops after a few KB of input."""
-        c = self.config
-        encoding = encoding.strip().lower()
-        if encoding in ("", "identity"):
-            inflater = None
-        elif encoding in ("gzip", "x-gzip"):
-            inflater = zlib.decompressobj(31)
-        elif encoding == "deflate":
-            inflater = zlib.decompressobj(47)  # zlib or gzip header, auto-detected
-        else:
-            resp.close()
-            raise _Failure("bad_encoding", f"unsupported Content-Encoding {encoding!r}")
-        parts: list[bytes] = []
-        wire = out = 0
-        content = resp.content
-        while True:
-            chunk = await content.readany()
-            if not chunk:
-                break
-            wire += len(chunk)
-            if wire > c.max_body:
-                resp.close()
-                raise _Failure("too_large", f"body passed {c.max_body} bytes while streaming")
-            if inflater is None:
-                parts.append(chunk)
-                continue
-            data = chunk
-            while data:
-                room = c.max_decompressed - out
-                try:
-                    piece = inflater.decompress(data, room + 1)
-                except zlib.error as exc:
-                    resp.close()
-                    raise _Failure("bad_encoding", f"corrupt {encoding} data: {exc}")
-                out += len(piece)
-                if out > c.max_decompressed:
-                    resp.close()
-                    raise _Failure(
-                        "decompressed_too_large",
-                        f"{encoding} body inflates past {c.max_decompressed} bytes (stopped while "
-                        "streaming)", wire_bytes=wire,
-                    )
-                parts.append(piece)
-                data = inflater.unconsumed_tail
-        if inflater is not None:
-            parts.append(inflater.flush())
-            if not inflater.eof:
-                raise _Failure("bad_encoding", f"{encoding} stream ends early")
-        return b"".join(parts)
 
     async def _robots_for(self, u):
         """The parsed robots.txt for u's host (fetched once, shared by concurrent callers), or
@@ -479,6 +356,7 @@ class Fetcher:
         res = await self._fetch(url, time.perf_counter(), robots=False, check_type=False)
         host.robots = robots_txt.rules_from(res, url)
         c = self.config
+        host.matcher = robots_txt.Matcher(host.robots, c.robots_agent)
         host.delay = max(host.delay, robots_txt.crawl_delay(host.robots, c.robots_agent,
                                                             c.max_crawl_delay))
         return host.robots

@@ -17,13 +17,14 @@ unreachable (DNS, timeout)  the failure itself: every page of the host fails wit
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Union
 from urllib.robotparser import RobotFileParser
 
 if TYPE_CHECKING:
     from agentcore.crawl.fetch import FetchResult
 
-__all__ = ["Rules", "robots_url", "parse", "rules_from", "allows", "crawl_delay"]
+__all__ = ["Rules", "Matcher", "robots_url", "parse", "rules_from", "allows", "crawl_delay"]
 
 #: A host's robots.txt rules, or the failed fetch that forbids crawling it.
 Rules = Union[RobotFileParser, "FetchResult"]
@@ -61,6 +62,50 @@ def rules_from(result: "FetchResult", url: str) -> Rules:
 def allows(rules: Rules, agent: str, url: str) -> bool:
     """True if ``agent`` may fetch ``url`` under ``rules`` (never for a failed robots.txt)."""
     return isinstance(rules, RobotFileParser) and rules.can_fetch(agent, url)
+
+
+#: an absolute URL whose path needs no quoting and that has no query or fragment: for it,
+#: RobotFileParser.can_fetch's unquote / urlparse / quote round trip gives the path itself
+_PLAIN = re.compile(r"https?://[^/?#%]*(/[A-Za-z0-9_.~/-]*)?")
+
+
+class Matcher:
+    """One host's rules for one agent, ready for many URLs: the verdict of
+    ``allows(rules, agent, url)`` without its per-URL parsing (~25 us) where the answer cannot
+    depend on the path, or the path needs no quoting.
+
+    >>> m = Matcher(parse("http://a.test/robots.txt", b"User-agent: *\\nDisallow: /p/\\n"), "x")
+    >>> m.allows("http://a.test/p/1.html"), m.allows("http://a.test/q.html")
+    (False, True)
+    """
+
+    __slots__ = ("rules", "agent", "verdict", "entry")
+
+    def __init__(self, rules: Rules, agent: str):
+        self.rules, self.agent = rules, agent
+        self.verdict: bool | None = None
+        self.entry = None
+        if not isinstance(rules, RobotFileParser) or rules.disallow_all:
+            self.verdict = False
+        elif rules.allow_all:
+            self.verdict = True
+        elif not rules.last_checked:
+            self.verdict = False  # can_fetch's rule: nothing is allowed before a read
+        else:
+            entry = next((e for e in rules.entries if e.applies_to(agent)), rules.default_entry)
+            if entry is None or all(line.allowance for line in entry.rulelines):
+                self.verdict = True  # no rule of ours disallows anything
+            else:
+                self.entry = entry
+
+    def allows(self, url: str) -> bool:
+        """True if the agent may fetch ``url`` (exactly ``allows(rules, agent, url)``)."""
+        if self.verdict is not None:
+            return self.verdict
+        m = _PLAIN.fullmatch(url)
+        if m is None:
+            return self.rules.can_fetch(self.agent, url)
+        return self.entry.allowance(m.group(1) or "/")
 
 
 def crawl_delay(rules: Rules, agent: str, cap: float) -> float:

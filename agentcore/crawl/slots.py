@@ -35,6 +35,18 @@ class Slots:
         if self.free > 0:
             self.free -= 1
             return
+        await self.wait()
+
+    def take(self) -> bool:
+        """Take a free slot now if there is one (then ``release`` it); on False, ``await
+        wait()``. Together they are ``async with`` without its two coroutines per use."""
+        if self.free > 0:
+            self.free -= 1
+            return True
+        return False
+
+    async def wait(self) -> None:
+        """Wait for a slot (after ``take`` said False); it is held when this returns."""
         fut = asyncio.get_running_loop().create_future()
         self.waiters.append(fut)
         try:
