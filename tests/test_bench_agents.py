@@ -53,7 +53,7 @@ def agentcore_runs(task, n):
 def test_agentcore_runs_the_task(task):
     qs, runs = agentcore_runs(task, 10)
     for (q, expected), r in zip(qs, runs):
-        assert r.state == "DONE" and r.answer == expected
+        assert r.state == "DONE" and str(r.answer) == expected
         assert [t["tool"] for t in r.tool_calls] == ["search", "read", "compute"]
 
 
@@ -66,7 +66,7 @@ def test_langgraph_graph_runs_the_task_with_agentcores_messages(task):
                         parse=parse_instant)
     states = asyncio.run(run_graphs(graph, agent.system_prompt(), [q for q, _ in qs]))
     for (q, expected), st, r in zip(qs, states, runs):
-        assert st["answer"] == expected and "error" not in st
+        assert str(st["answer"]) == expected and "error" not in st
         assert [t.get("tool") for t in st["turns"]] == ["search", "read", "compute", None]
         msgs = [m.content for m in st["messages"]]
         assert msgs[:2] == [agent.system_prompt(), q]
@@ -82,7 +82,7 @@ def test_sdk_loop_runs_the_task(task):
     sdk_agent = build_agent(InstantModel(task_policy), agent.system_prompt(), agent.schema, 64)
     res = asyncio.run(run_agents_sdk(sdk_agent, task.tool_map(), [q for q, _ in qs], MAX_TURNS))
     for (q, expected), r in zip(qs, res):
-        assert r["answer"] == expected and "error" not in r
+        assert str(r["answer"]) == expected and "error" not in r
         assert [t.get("tool") for t in r["turns"]] == ["search", "read", "compute", None]
 
 
@@ -171,7 +171,7 @@ def test_langgraph_server_driver_sends_the_schema(task, stub):
     qs = task.questions(3)
     graph = build_graph(server_model(stub.url, agent.schema, MAX_TOKENS), task.tool_map(), MAX_TURNS)
     states = asyncio.run(run_graphs(graph, agent.system_prompt(), [q for q, _ in qs]))
-    assert [s["answer"] for s in states] == [e for _, e in qs]
+    assert [str(s["answer"]) for s in states] == [e for _, e in qs]
     assert states[0]["turns"][1] == {"turn": 1, "prompt_tokens": 40, "completion_tokens": 9,
                                      "cached_tokens": 5, "tool": "read"}
     check_bodies(stub.bodies, agent, 3)
@@ -184,6 +184,6 @@ def test_sdk_server_driver_sends_the_schema(task, stub):
     qs = task.questions(3)
     sdk_agent = build_agent(server_model(stub.url), agent.system_prompt(), agent.schema, MAX_TOKENS)
     res = asyncio.run(run_agents_sdk(sdk_agent, task.tool_map(), [q for q, _ in qs], MAX_TURNS))
-    assert [r["answer"] for r in res] == [e for _, e in qs]
+    assert [str(r["answer"]) for r in res] == [e for _, e in qs]
     assert res[0]["turns"][2]["prompt_tokens"] == 60 and res[0]["turns"][2]["cached_tokens"] == 5
     check_bodies(stub.bodies, agent, 3)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections import Counter
 
-from .agents_task import (MAX_TOKENS, MAX_TURNS, OVERHEAD_ANSWER, OVERHEAD_QUESTION, Task,
+from .agents_task import (CTX, MAX_TOKENS, MAX_TURNS, OVERHEAD_ANSWER, OVERHEAD_QUESTION, Task,
                           messages_policy, overhead_agent, overhead_policy, overhead_tools)
 
 SLOTS = 64
@@ -49,7 +48,7 @@ def summarize(agents: list[dict], expected: list[str] | None, wall: float, cpu: 
         c[1] += t.get("prompt_tokens", 0)
         c[2] += t.get("cached_tokens", 0)
     done = [i for i, a in enumerate(agents) if a.get("answer") is not None and not a.get("error")]
-    correct = sum(expected[i] in str(agents[i]["answer"]) for i in done) if expected else 0
+    correct = sum(str(agents[i]["answer"]) == expected[i] for i in done) if expected else 0
     errors = Counter(a["error"].split(":")[0] + ": " + a["error"].split(":", 1)[-1][:60]
                      for a in agents if a.get("error"))
     return {"agents": len(agents), "wall_s": wall, "cpu_s": cpu, "answered": len(done),
@@ -70,7 +69,7 @@ def real_agentcore(n: int, threads: int) -> dict:
     task = Task()
     agent = task.agent()
     qs = task.questions(n)
-    with Engine(n_slots=SLOTS, n_threads=threads) as eng:
+    with Engine(n_slots=SLOTS, n_threads=threads, n_ctx_per_seq=CTX) as eng:
         eng.generate([{"role": "user", "content": "hi"}], max_tokens=4)
         m0 = eng.metrics()
         rec = RecordingEngine(eng)
@@ -106,25 +105,18 @@ def real_agentcore(n: int, threads: int) -> dict:
 
 
 class Server:
-    """llama-server (agentcore.bench.llm's wrapper) with its log drained: thousands of requests
-    would otherwise fill the stderr pipe and stall the server."""
+    """llama-server on the file ``Engine()`` loads, 64 slots of ``CTX`` tokens, and its peak RSS."""
 
     def __init__(self, threads: int):
-        from agentcore.bench.llm import LlamaServer, llama_server_binary
+        from agentcore.bench.llm_server import LlamaServer, llama_server_binary
         from agentcore.llm.model import resolve_model
 
         self.model = resolve_model()  # the file Engine() loads
-        self.srv = LlamaServer(llama_server_binary(), self.model, SLOTS, threads)
-        self.tail = b""
+        self.srv = LlamaServer(llama_server_binary(), self.model, SLOTS, threads, ctx_per_slot=CTX)
 
     def __enter__(self):
         self.srv.__enter__()
-        threading.Thread(target=self._drain, daemon=True).start()
         return self
-
-    def _drain(self):
-        for line in self.srv.proc.stderr:
-            self.tail = (self.tail + line)[-4000:]
 
     def peak_rss_mb(self) -> float:
         try:

@@ -29,6 +29,9 @@ INSTRUCTIONS = ("Answer questions about pages of the local web. First search the
                 "read the row of its id, then compute with its words, then answer.")
 MAX_TURNS = 5          # 3 calls + the answer + one spare turn
 MAX_TOKENS = 64        # per model turn (the engine's and the server's limit alike)
+CTX = 1024             # tokens per conversation (Engine n_ctx_per_seq = llama-server's per slot)
+MAX_QUERY = 32         # a search query's longest text: a tiny model otherwise rambles to max_tokens
+ANSWER_SCHEMA = {"type": "integer"}  # the answer is a number: short, and checkable
 OBSERVATION = "result: "  # how every contender puts a tool's result to the model
 
 CITIES = {"Paris": 2148000, "Lyon": 513000, "Nice": 342000, "Lille": 233000}
@@ -48,8 +51,8 @@ class PagesDB:
         for site in web.sites:
             for j in range(1, site.n_pages + 1):
                 a = web.article(site.index, j)
-                title = " ".join(a.title.split())[:60]
-                if title in seen or not title:
+                title = " ".join(a.title.split())
+                if title in seen or not title or len(title) > MAX_QUERY:
                     continue
                 seen.add(title)
                 rows.append((len(rows) + 1, title, a.source, len(a.text.split())))
@@ -145,7 +148,7 @@ class Task:
                 raise KeyError(f"no page with id {id}")
             return row
 
-        def compute(a: float, op: Literal["+", "-", "*", "/"], b: float) -> float:
+        def compute(a: int, op: Literal["+", "-", "*", "/"], b: int) -> float:
             """a op b."""
             return compute_value(a, op, b)
 
@@ -162,11 +165,14 @@ class Task:
         from agentcore.agents import Agent, Tool
 
         search, read, compute = self.functions()
-        tools = [Tool(search, inline=True),
+        search_tool = Tool(search, inline=True)
+        search_tool.parameters["properties"]["query"]["maxLength"] = MAX_QUERY
+        tools = [search_tool,
                  Tool(self.read_batch, name="read", description=read.__doc__, batch=True,
                       params={"id": int}) if batch_read else Tool(read),
                  Tool(compute, inline=True)]
-        return Agent(INSTRUCTIONS, tools, max_turns=MAX_TURNS, max_tokens=MAX_TOKENS, name="pages")
+        return Agent(INSTRUCTIONS, tools, output_schema=ANSWER_SCHEMA, max_turns=MAX_TURNS,
+                     max_tokens=MAX_TOKENS, name="pages")
 
     def tool_map(self) -> dict:
         """{name: fn(**args)} for the anchors' tool nodes."""
@@ -215,7 +221,7 @@ def task_policy(turn: int, last: str, question: str) -> dict:
     if turn == 2:
         k = int(question.rsplit("plus ", 1)[1].rstrip("?"))
         return {"tool": "compute", "args": {"a": json.loads(obs)["words"], "op": "+", "b": k}}
-    return {"answer": obs}
+    return {"answer": int(obs)}
 
 
 def overhead_policy(turn: int, last: str, question: str) -> dict:
