@@ -15,6 +15,7 @@ from agentcore.crawl import queries
 from agentcore.crawl.job import CrawlJob
 from agentcore.crawl.tables import Failure, LLMResult, Page
 from agentcore.demo.config import CATEGORIES, DEMO_TASK
+from agentcore.demo.quality import score_answers, site_truth
 from agentcore.store import open_store
 from agentcore.web.server import SyntheticWeb, serve_in_thread
 from localweb import warm
@@ -127,6 +128,10 @@ def test_sites_get_llm_summaries_from_the_real_model(tmp_path):
                 # the demo's job shows placeholders, not worked examples the model could copy
                 assert not DEMO_TASK.copies_prompt(r.summary), r.summary
                 assert r.prompt_tokens > 0 and r.completion_tokens > 0
+            # the bench's scoring on these real rows: every site's package is in the table
+            score = score_answers(results, site_truth(3), DEMO_TASK)
+            assert (score.answers, score.scored, score.unmapped, score.copies) == (3, 3, 0, 0)
+            assert score.correct == sum(r.category in site_truth(3)[r.host] for r in results)
             assert res.counts["DONE"] == res.agents
             # the kernel batches (links, extract, analyse) took a core from the engine's budget
             assert len(leases) >= 3 and budget.leased == 0

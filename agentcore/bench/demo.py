@@ -1,7 +1,9 @@
 """`agentcore bench demo`: the scrape-analyze-store demo end to end, with time per stage.
 
 Each stage's span is when its first agent entered and its last agent left it (from the
-swarm's counts sampled every 0.25 s); overlapping spans are the pipelining. The report is
+swarm's counts sampled every 0.25 s); overlapping spans are the pipelining. The LLM's answers
+are scored against the local web's ground truth (agentcore.demo.quality): category accuracy
+and the share of summaries that copy the prompt. The report is
 opened in headless Chromium to check that its charts lay out.
 """
 from __future__ import annotations
@@ -37,6 +39,28 @@ def stage_spans(timeline) -> dict[str, tuple[float, float, float]]:
     return {k: tuple(v) for k, v in spans.items()}
 
 
+def quality_line(args, out) -> str:
+    """Category accuracy against the local web's ground truth and the copy rate of the answers."""
+    from agentcore.crawl.tables import LLMResult
+    from agentcore.demo.config import DEMO_TASK
+    from agentcore.demo.quality import majority_baseline, score_answers, site_truth
+    from agentcore.store import open_store
+
+    store = open_store(args.db)
+    try:
+        rows = store.rows(LLMResult, out.run_id)
+    finally:
+        store.close()
+    if args.corpus:  # a folder has no ground truth: only the copy rate
+        return score_answers(rows, {}, DEMO_TASK).line()
+    truth = site_truth(args.sites)
+    score = score_answers(rows, truth, DEMO_TASK)
+    top = sorted(score.confusions.items(), key=lambda kv: -kv[1])[:3]
+    return (f"answers: {score.line()}; always answering the commonest category would score "
+            f"{majority_baseline(truth):.1%}; commonest misses (truth -> answer): "
+            + ", ".join(f"{t} -> {a} {n}" for (t, a), n in top))
+
+
 def run(args) -> int:
     tmp = tempfile.mkdtemp(prefix="agentcore-bench-demo-")
     if args.db is None:
@@ -58,10 +82,13 @@ def run(args) -> int:
           f"summaries/s {out.stats.get('llm_ok', 0) / wall:.2f}")
     llm = out.stats.get("llm")
     if llm:
-        print(f"LLM: {llm['prompt_tokens']:,d} prompt tokens ({llm['prompt_tokens_reused']:,d} "
-              f"reused from the shared prefix), {llm['generated_tokens']:,d} generated, "
-              f"{llm['generated_tokens_per_s']:.0f} gen tok/s while busy, slot occupancy "
-              f"{llm['slot_occupancy']:.2f}")
+        print(f"LLM tokens: {llm['prompt_tokens']:,d} prompt computed, "
+              f"{llm['prompt_tokens_reused']:,d} reused from the shared prefix, "
+              f"{llm['generated_tokens']:,d} generated; {llm['decode_calls']:,d} decode calls, "
+              f"{llm['busy_seconds']:.1f} s in llama_decode ({llm['prompt_tokens_per_s']:.0f} "
+              f"prompt + {llm['generated_tokens_per_s']:.0f} gen tok/s while busy), "
+              f"slot occupancy {llm['slot_occupancy']:.2f}")
+        print(quality_line(args, out))
     try:
         chk = browser_check(out.report)
         charts = chk["charts"]
