@@ -2,6 +2,7 @@
 
 import asyncio
 import collections
+import functools
 import socket
 
 import pytest
@@ -29,7 +30,7 @@ def site_links(page: FetchResult) -> list[str]:
     return [u for u in doc.links_internal if u != page.final_url]
 
 
-@pytest.fixture(scope="module", params=["asyncio", "uvloop"])
+@pytest.fixture(scope="module", params=["asyncio", "uvloop", "uvloop-reqwest"])
 def crawled(request):
     """One real crawl of a 20-site web, following links from the home pages as a crawler
     does, shared by the tests that check its outcome; on each event loop the crawl may run on."""
@@ -38,7 +39,9 @@ def crawled(request):
 
         async def crawl():
             results: dict[str, FetchResult] = {}
-            async with Fetcher(static_hosts=server.host_map(), **FAST) as fetcher:
+            transport = "reqwest" if request.param.endswith("reqwest") else "aiohttp"
+            async with Fetcher(static_hosts=server.host_map(), transport=transport,
+                               **FAST) as fetcher:
                 homes = await fetcher.fetch_many(web.home_urls())
                 links = []
                 for home in homes:
@@ -49,7 +52,7 @@ def crawled(request):
                     results[r.url] = r
                 return results, dict(fetcher.stats)
 
-        results, stats = run(crawl(), loop=request.param)
+        results, stats = run(crawl(), loop=request.param.split("-")[0])
         server_stats = server.stats.snapshot()
     return web, results, stats, server_stats
 
@@ -116,13 +119,20 @@ def test_robots_honoured_and_ssrf_never_requested(crawled):
     assert len(robots) == 20 and set(robots) == {1}  # fetched once per host, shared
 
 
-def test_per_host_limit_and_politeness_are_honoured():
+@pytest.fixture(params=["aiohttp", "reqwest"])
+def transport(request):
+    """The HTTP client under the Fetcher (FetchConfig.transport)."""
+    return request.param
+
+
+def test_per_host_limit_and_politeness_are_honoured(transport):
     # Each answer takes 20 ms, so requests overlap at the server when the client allows it.
     web = SyntheticWeb(4, pages_per_site=(12, 12), hostile=False, latency=0.02)
     with serve_in_thread(web) as server:
 
         async def crawl(**kw):
-            async with Fetcher(static_hosts=server.host_map(), **{**FAST, **kw}) as f:
+            async with Fetcher(static_hosts=server.host_map(), transport=transport,
+                               **{**FAST, **kw}) as f:
                 return await f.fetch_many(p.url for p in web.pages())
 
         assert all(r.ok for r in run(crawl(per_host_limit=2)))
@@ -138,14 +148,15 @@ def test_per_host_limit_and_politeness_are_honoured():
             assert min(gaps) > 0.05, (host, gaps)
 
 
-def test_refused_connection_and_timeouts():
+def test_refused_connection_and_timeouts(transport):
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there now
 
     async def main(**kw):
-        async with Fetcher(static_hosts={"down.test": ("127.0.0.1", port)}, **FAST, **kw) as f:
+        async with Fetcher(static_hosts={"down.test": ("127.0.0.1", port)}, transport=transport,
+                           **FAST, **kw) as f:
             return await f.fetch("http://down.test/page.html")
 
     r = run(main())
@@ -160,7 +171,8 @@ def test_refused_connection_and_timeouts():
     with serve_in_thread(web) as server:
 
         async def fetch_slow(**kw):
-            async with Fetcher(static_hosts=server.host_map(), **{**FAST, **kw}) as f:
+            async with Fetcher(static_hosts=server.host_map(), transport=transport,
+                               **{**FAST, **kw}) as f:
                 return await f.fetch(slow.url)
 
         r = run(fetch_slow(read_timeout=0.2, total_timeout=5.0, max_attempts=3))
@@ -171,7 +183,7 @@ def test_refused_connection_and_timeouts():
         assert r.ok  # the same page with patience
 
 
-def test_limits_are_settings():
+def test_limits_are_settings(transport):
     web = SyntheticWeb(20, seed=1)
     by_kind = {}
     for p in web.pages():
@@ -180,15 +192,16 @@ def test_limits_are_settings():
 
         async def main():
             hosts = server.host_map()
-            async with Fetcher(static_hosts=hosts, max_redirects=0, **FAST) as f:
+            F = functools.partial(Fetcher, transport=transport)  # noqa: N806
+            async with F(static_hosts=hosts, max_redirects=0, **FAST) as f:
                 r1 = await f.fetch(by_kind["redirect"].url)
-            async with Fetcher(static_hosts=hosts, max_body=1000, **FAST) as f:
+            async with F(static_hosts=hosts, max_body=1000, **FAST) as f:
                 r2 = await f.fetch(by_kind["ok"].url)
-            async with Fetcher(static_hosts=hosts, max_decompressed=1 << 20, **FAST) as f:
+            async with F(static_hosts=hosts, max_decompressed=1 << 20, **FAST) as f:
                 r3 = await f.fetch(by_kind["gzip_bomb"].url)
-            async with Fetcher(static_hosts=hosts, respect_robots=False, **FAST) as f:
+            async with F(static_hosts=hosts, respect_robots=False, **FAST) as f:
                 r4 = await f.fetch(by_kind["robots_disallowed"].url)
-            async with Fetcher(static_hosts=hosts, allowed_hosts=["site-0001.test"],
+            async with F(static_hosts=hosts, allowed_hosts=["site-0001.test"],
                                **FAST) as f:
                 r5 = await f.fetch(by_kind["ok"].url)
             return r1, r2, r3, r4, r5
@@ -204,9 +217,9 @@ def test_limits_are_settings():
     assert (r5.error_reason == "host_not_allowed") == (by_kind["ok"].site != 1)
 
 
-def test_unsafe_targets_are_refused_before_any_request():
+def test_unsafe_targets_are_refused_before_any_request(transport):
     async def main():
-        async with Fetcher(**FAST) as f:
+        async with Fetcher(transport=transport, **FAST) as f:
             return [await f.fetch(u) for u in (
                 "http://169.254.169.254/latest/meta-data/",
                 "http://127.0.0.1:9/", "http://[::1]/", "http://10.1.2.3/",
@@ -240,6 +253,40 @@ def test_system_resolver_answers_are_filtered():
     assert [(h["host"], h["port"]) for h in run(mapped_only())] == [("127.0.0.1", 8080)]
 
 
+def test_reqwest_pins_only_checked_addresses():
+    """pyreqwest has no resolver hook: the transport resolves a name itself, drops private
+    answers and pins the client to a public one (the system resolver is faked here)."""
+    from agentcore.crawl.fetch import FetchConfig
+    from agentcore.crawl.reqwest import ReqwestTransport
+    from agentcore.crawl.transport import Failure
+
+    answers = {"inside.example": ["10.0.0.5", "127.0.0.1"],
+               "mixed.example": ["127.0.0.1", "93.184.216.34"]}
+
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        async def getaddrinfo(host, port, **kw):
+            if host not in answers:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in answers[host]]
+
+        loop.getaddrinfo = getaddrinfo
+        t = ReqwestTransport(FetchConfig(), {"*.test": ("127.0.0.1", 8080)}, allow_private=False)
+        out = [await t.checked_address("mixed.example", 80), await t.checked_address("a.test", 80)]
+        for host in ("inside.example", "nowhere.example"):
+            try:
+                await t.checked_address(host, 80)
+            except Failure as f:
+                out.append(f.reason)
+        opened = ReqwestTransport(FetchConfig(), {}, allow_private=True)
+        out.append(await opened.checked_address("inside.example", 80))
+        return out
+
+    assert run(main(), loop="asyncio") == [("93.184.216.34", 80), ("127.0.0.1", 8080),
+                                           "ssrf_blocked", "dns_error", ("10.0.0.5", 80)]
+
+
 def test_text_decodes_in_the_browser_order():
     """FetchResult.text(): BOM, then the Content-Type charset, then <meta> charset, then UTF-8."""
 
@@ -265,7 +312,7 @@ def test_fetcher_must_be_open():
         run(Fetcher().fetch("http://site-0000.test/"))
 
 
-def test_redirects_stay_on_the_site():
+def test_redirects_stay_on_the_site(transport):
     """A redirect may go to the same site (``www.`` aside, a subdomain either way; the rule of
     agentcore.kernels.urls.same_site), never to another one; allowed_hosts, when given, rules."""
     from aiohttp import web
@@ -289,7 +336,8 @@ def test_redirects_stay_on_the_site():
         hosts = {"*.test": ("127.0.0.1", port)}
         out = {}
         try:
-            async with Fetcher(static_hosts=hosts, respect_robots=False, **FAST) as f:
+            async with Fetcher(static_hosts=hosts, respect_robots=False, transport=transport,
+                               **FAST) as f:
                 for start, to in [("a.test", "www.a.test"), ("www.a.test", "a.test"),
                                   ("a.test", "blog.a.test"), ("blog.a.test", "a.test"),
                                   ("a.test", "b.test"), ("a.test", "evila.test"),
@@ -297,7 +345,7 @@ def test_redirects_stay_on_the_site():
                     r = await f.fetch(f"http://{start}/go?to=http://{to}/page")
                     out[start, to] = r.error_reason or r.final_url
             async with Fetcher(static_hosts=hosts, allowed_hosts=["a.test", "*.b.test"],
-                               respect_robots=False, **FAST) as f:
+                               respect_robots=False, transport=transport, **FAST) as f:
                 for to in ("www.a.test", "x.b.test"):
                     r = await f.fetch(f"http://a.test/go?to=http://{to}/page")
                     out["allowed", to] = r.error_reason or r.final_url

@@ -39,6 +39,8 @@ from pathlib import Path
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "agentcore-anchors"
 CONTENDERS = ("agentcore", "rust", "python")
+#: agentcore with a given HTTP client (FetchConfig.transport), to compare the two side by side
+VARIANTS = ("agentcore-aiohttp", "agentcore-reqwest")
 #: the demo's fetch limits (agentcore.demo.cli defaults), shared by the Python contenders
 LIMITS = dict(global_limit=256, per_host_limit=2, politeness_delay=0.02, connect_timeout=3.0,
               read_timeout=3.0, total_timeout=6.0, max_pages=32)
@@ -51,7 +53,7 @@ def add_arguments(p) -> None:
     p.add_argument("--sites", type=int, default=500, help="sites of the local web (default 500)")
     p.add_argument("--webs", default="clean,hostile", help="comma-separated: clean, hostile")
     p.add_argument("--contenders", default=",".join(CONTENDERS),
-                   help=f"comma-separated subset of {', '.join(CONTENDERS)}")
+                   help=f"comma-separated subset of {', '.join(CONTENDERS + VARIANTS)}")
     p.add_argument("--rounds", type=int, default=1,
                    help="runs of each contender per web; the order alternates (medians shown)")
     p.add_argument("--json", type=Path, default=None, help="also write every run as JSON here")
@@ -166,8 +168,10 @@ def run_one(name: str, clean: bool, sites: int, tmp: str, anchors: Path | None) 
 
 # ---- the Python contenders (run as children of the bench) ----------------------------------
 
-def agentcore_child(port: int, sites: int, clean: bool, db: str) -> dict:
-    """The crawl job without an LLM, as `agentcore demo --no-llm` runs it."""
+def agentcore_child(port: int, sites: int, clean: bool, db: str,
+                    transport: str | None = None) -> dict:
+    """The crawl job without an LLM, as `agentcore demo --no-llm` runs it (``transport``: the
+    FetchConfig's HTTP client, None for its default)."""
     from agentcore import aio
     from agentcore.crawl.fetch import FetchConfig
     from agentcore.crawl.job import CrawlJob
@@ -179,7 +183,8 @@ def agentcore_child(port: int, sites: int, clean: bool, db: str) -> dict:
     lim = LIMITS
     cfg = FetchConfig(global_limit=lim["global_limit"], per_host_limit=lim["per_host_limit"],
                       politeness_delay=lim["politeness_delay"], read_timeout=lim["read_timeout"],
-                      total_timeout=lim["total_timeout"], connect_timeout=lim["connect_timeout"])
+                      total_timeout=lim["total_timeout"], connect_timeout=lim["connect_timeout"],
+                      **({"transport": transport} if transport else {}))
     store = open_store(db)
     run_id = store.create_run({"bench": "crawl"})
     job = CrawlJob(store, run_id, engine=None, max_pages=lim["max_pages"], fetch_config=cfg)
@@ -361,25 +366,25 @@ def summarize(runs: list[dict]) -> dict:
 
 
 def print_table(results: dict[tuple[str, str], dict], webs, names) -> None:
-    print(f"{'web':8} {'contender':10} {'pages':>6} {'wall s':>7} {'pages/s':>8} {'last pg s':>9} "
+    print(f"{'web':8} {'contender':17} {'pages':>6} {'wall s':>7} {'pages/s':>8} {'last pg s':>9} "
           f"{'CPU s':>6} {'CPU ms/pg':>9} {'peak MB':>8} {'web CPU s':>9}")
     for w in webs:
         for n in names:
             s = results.get((w, n))
             if s is None:
                 continue
-            print(f"{w:8} {n:10} {s['pages']:6.0f} {s['wall']:7.2f} {s['pages_s']:8.0f} "
+            print(f"{w:8} {n:17} {s['pages']:6.0f} {s['wall']:7.2f} {s['pages_s']:8.0f} "
                   f"{s['last_page']:9.2f} {s['cpu']:6.2f} {s['cpu_ms_page']:9.3f} {s['rss']:8.0f} "
                   f"{s['server_cpu']:9.2f}")
     print()
     print("agentcore / other (pages/s: >1 is faster; last page, CPU per page, RSS: <1 is better)")
-    for w in webs:
-        a = results.get((w, "agentcore"))
+    for w, mine in ((w, n) for w in webs for n in ("agentcore",) + VARIANTS):
+        a = results.get((w, mine))
         for other in ("rust", "python"):
             o = results.get((w, other))
             if a is None or o is None:
                 continue
-            print(f"  {w:8} vs {other:7} pages/s {a['pages_s'] / o['pages_s']:6.2f}x   last page "
+            print(f"  {w:8} {mine:17} vs {other:7} pages/s {a['pages_s'] / o['pages_s']:6.2f}x   last page "
                   f"{a['last_page'] / max(o['last_page'], 1e-9):6.2f}x   CPU/page "
                   f"{a['cpu_ms_page'] / o['cpu_ms_page']:6.2f}x   peak RSS {a['rss'] / o['rss']:5.2f}x")
     print()
@@ -394,10 +399,10 @@ def print_table(results: dict[tuple[str, str], dict], webs, names) -> None:
 def run(args) -> int:
     names = [n.strip() for n in args.contenders.split(",") if n.strip()]
     webs = [w.strip() for w in args.webs.split(",") if w.strip()]
-    bad = [n for n in names if n not in CONTENDERS] + [w for w in webs if w not in ("clean", "hostile")]
+    bad = [n for n in names if n not in CONTENDERS + VARIANTS] + [w for w in webs if w not in ("clean", "hostile")]
     if bad:
         raise SystemExit(f"agentcore bench crawl: unknown contender or web {bad}; contenders are "
-                         f"{', '.join(CONTENDERS)}, webs clean and hostile")
+                         f"{', '.join(CONTENDERS + VARIANTS)}, webs clean and hostile")
     anchors = args.anchors or Path(__file__).resolve().parents[3] / "shared" / "anchors"
     if "rust" in names:
         if not (anchors / "rust_pipeline").is_dir():
@@ -443,13 +448,17 @@ def run(args) -> int:
 
 def child_main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m agentcore.bench.crawl")
-    ap.add_argument("--child", choices=("agentcore", "python"), required=True)
+    ap.add_argument("--child", choices=("agentcore", "python") + VARIANTS, required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--sites", type=int, required=True)
     ap.add_argument("--db", required=True)
     ap.add_argument("--clean", action="store_true")
     a = ap.parse_args(argv)
-    fn = agentcore_child if a.child == "agentcore" else python_baseline
+    if a.child == "python":
+        fn = python_baseline
+    else:
+        transport = a.child.split("-", 1)[1] if "-" in a.child else None
+        fn = lambda *args: agentcore_child(*args, transport=transport)  # noqa: E731
     print(RESULT + json.dumps(fn(a.port, a.sites, a.clean, a.db)), flush=True)
     return 0
 

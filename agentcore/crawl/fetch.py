@@ -37,6 +37,7 @@ robots.txt rules ``agentcore.crawl.robots``, the throughput command ``agentcore.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import random
 import time
 from collections import Counter
@@ -78,6 +79,9 @@ class FetchConfig:
     respect_robots: bool = True
     allow_private: bool = False  # True lets real names resolve to private/loopback addresses
     content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
+    #: the HTTP client: "reqwest" (pyreqwest, ``agentcore.crawl.reqwest``: ~40% less CPU per
+    #: fetch), "aiohttp" (``agentcore.crawl.transport``), or "auto": reqwest when installed
+    transport: str = "auto"
 
 
 @dataclass(slots=True)
@@ -127,7 +131,7 @@ class _Host:
 
 
 class Fetcher:
-    """Fetch pages politely and safely with one shared aiohttp session.
+    """Fetch pages politely and safely over one HTTP client (``FetchConfig.transport``).
 
     Parameters
     ----------
@@ -171,7 +175,18 @@ class Fetcher:
         c = self.config
         self._loop = asyncio.get_running_loop()
         self._global = Slots(c.global_limit)
-        transport = AiohttpTransport(c, self.static_hosts, c.allow_private)
+        kind = c.transport
+        if kind == "auto":
+            kind = "reqwest" if importlib.util.find_spec("pyreqwest") else "aiohttp"
+        if kind == "reqwest":
+            from agentcore.crawl.reqwest import ReqwestTransport
+
+            transport = ReqwestTransport(c, self.static_hosts, c.allow_private)
+        elif kind == "aiohttp":
+            transport = AiohttpTransport(c, self.static_hosts, c.allow_private)
+        else:
+            raise ValueError(f"FetchConfig.transport {c.transport!r}: use 'auto', 'reqwest' or "
+                             "'aiohttp'")
         await transport.open()
         self._transport = transport
 

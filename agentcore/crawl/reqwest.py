@@ -1,0 +1,151 @@
+"""The fetcher's HTTP request over pyreqwest (Rust's reqwest): same answers and failures as aiohttp.
+
+pyreqwest has no resolver hook, so the SSRF guard resolves each host itself first (the run's
+fixed names, or the system resolver with private answers dropped) and builds a client pinned to
+the checked address (``ClientBuilder.resolve``): reqwest never resolves a name on its own.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from datetime import timedelta
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+from agentcore.crawl.resolver import StaticResolver, blocked_address
+from agentcore.crawl.transport import ACCEPT, Failure, Inflater, check_answer, check_body
+
+if TYPE_CHECKING:
+    from agentcore.crawl.fetch import FetchConfig
+
+__all__ = ["ReqwestTransport"]
+
+NUMERIC = re.compile(r"[0-9.]+")
+OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = re.compile(rf"{OCTET}(\.{OCTET}){{3}}")
+
+
+def phrase(status: int) -> str:
+    """The standard reason phrase (reqwest does not keep the server's), as aiohttp reports it."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+class ReqwestTransport:
+    """GETs over pyreqwest clients: one for the run's fixed names, one per other host."""
+
+    def __init__(self, config: "FetchConfig", static_hosts, allow_private: bool):
+        self.config, self.allow_private = config, allow_private
+        self.static = StaticResolver(static_hosts, allow_private)
+        self.clients: dict[str, object] = {}  # host -> client pinned to its checked address
+        self.pending: dict[str, asyncio.Future] = {}
+        self.shared = None
+
+    def builder(self):
+        from pyreqwest.client import ClientBuilder
+
+        c = self.config
+        return (ClientBuilder().follow_redirects(False).gzip(False).deflate(False)
+                .brotli(False).zstd(False).default_cookie_store(False).referer(False)
+                .connect_timeout(timedelta(seconds=c.connect_timeout))
+                .read_timeout(timedelta(seconds=c.read_timeout))
+                .timeout(timedelta(seconds=c.total_timeout))
+                .max_connections(c.global_limit + 8).pool_max_idle_per_host(c.per_host_limit + 2)
+                .user_agent(c.user_agent)
+                .default_headers({"Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}))
+
+    async def open(self) -> None:
+        b = self.builder()
+        for host, (ip, port) in self.static.exact.items():
+            b = b.resolve(host, ip, port)
+        self.shared = b.build()
+
+    async def close(self) -> None:
+        for client in [self.shared, *self.clients.values()]:
+            if client is not None:
+                await client.close()
+        self.shared, self.clients = None, {}
+
+    async def client_for(self, host: str, port: int):
+        if host in self.static.exact:
+            return self.shared
+        client = self.clients.get(host)
+        if client is None:
+            if host not in self.pending:
+                self.pending[host] = asyncio.ensure_future(self.pin(host, port))
+            try:
+                client = await asyncio.shield(self.pending[host])
+            except Failure as f:  # each fetch gets a failure of its own (attempts differ)
+                raise Failure(f.reason, f.detail) from None
+        return client
+
+    async def pin(self, host: str, port: int):
+        """A client whose only address for ``host`` is one the SSRF guard accepted."""
+        try:
+            target = await self.checked_address(host, port)
+        except Failure:
+            self.pending.pop(host, None)  # not cached: a later fetch asks again, as aiohttp's
+            raise
+        client = self.builder().resolve(host, target[0], target[1]).build()
+        self.clients[host] = client
+        return client
+
+    async def checked_address(self, host: str, port: int) -> tuple[str, int]:
+        target = self.static.lookup(host)
+        if target is None:
+            try:
+                infos = await asyncio.get_running_loop().getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM)
+            except (socket.gaierror, UnicodeError) as exc:
+                raise Failure("dns_error", f"cannot resolve {host}: {exc}")
+            ips = [i[4][0] for i in infos]
+            if not self.allow_private:
+                ips = [ip for ip in ips if not blocked_address(ip)]
+            if not ips:
+                raise Failure("ssrf_blocked",
+                              f"{host} resolves only to private or reserved addresses")
+            target = (ips[0], port)
+        return target
+
+    async def get(self, u, check_type: bool):
+        """One GET of ``u`` (a ``yarl.URL``): (status, kept headers, body, Location or None)."""
+        from pyreqwest import exceptions as ex
+
+        c = self.config
+        if NUMERIC.fullmatch(u.host) and not IPV4.fullmatch(u.host):
+            # "2852039166" or "1.2.3": system resolvers read them as addresses; aiohttp
+            # refuses them, and so do we, in its words
+            raise Failure("bad_url", f"{u.host} - is not a canonical IPv4 address")
+        try:
+            client = await self.client_for(u.host, u.port)
+            async with client.get(str(u)).build_streamed() as resp:
+                status, h = resp.status, resp.headers
+                length = h.get("content-length")
+                kept = check_answer(status, h, h.get("location"), phrase(status), u, c, check_type,
+                                    int(length) if length and length.isdigit() else None)
+                if kept is None:
+                    return status, {}, b"", h.get("location")
+                body = Inflater(kept.get("content-encoding", ""), c.max_body, c.max_decompressed)
+                reader = resp.body_reader
+                while (chunk := await reader.read_chunk()) is not None:
+                    body.feed(bytes(chunk))
+                data = body.finish()
+            check_body(data, kept, check_type)
+            return status, kept, data, None
+        except Failure:
+            raise
+        except (ex.RequestTimeoutError, asyncio.TimeoutError) as exc:
+            raise Failure("timeout", f"{type(exc).__name__} after the configured timeout")
+        except ex.ConnectError as exc:
+            if "refused" in str(exc).lower() or "refused" in repr(getattr(exc, "details", "")):
+                raise Failure("connection_refused", str(exc))
+            raise Failure("connection_error", f"ConnectError: {exc}")
+        except (ex.NetworkError, ex.DecodeError, ex.ClientClosedError) as exc:
+            raise Failure("connection_error", f"{type(exc).__name__}: {exc}")
+        except ex.BuilderError as exc:
+            raise Failure("bad_url", str(exc))
+        except ex.RequestError as exc:  # anything else the transport refused
+            raise Failure("connection_error", f"{type(exc).__name__}: {exc}")
