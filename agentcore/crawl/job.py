@@ -159,8 +159,11 @@ class CrawlJob:
                                     "store_page_failure"), on_ok="FAILED", **retry),
         ]
         if llm:
+            # no timeout: a request always ends (max_tokens bounds it, a dead engine fails it),
+            # and a cut-off counted from submission would fail whichever sites waited longest
+            # in the queue on a busy machine: the rows would depend on the load
             states.insert(3, State("SITE_LLM", self._llm_action(), on_ok="SITE_STORE",
-                                   on_error="LLM_FAIL", timeout=600))
+                                   on_error="LLM_FAIL"))
             states.insert(4, State("LLM_FAIL", save(rows.llm_failure, rows.llm_failure_stored,
                                                     fail_reads, "store_llm_failure"),
                                    on_ok="FAILED", **retry))
