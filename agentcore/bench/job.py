@@ -42,12 +42,17 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 #: bump when the folder's layout or the host rules change: the cache is rebuilt
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2
 QUICK_SITES = 30
 TAG = re.compile(rb"<(link|meta|base)\b[^>]*>", re.I)
 ATTR = re.compile(rb"""([a-zA-Z:_-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 HREF = re.compile(rb"""href\s*=\s*["'](https?://[^"'/?#]+)""", re.I)
-HTML_LANG = re.compile(rb"""<html\b[^>]*\blang\s*=\s*["']?([A-Za-z]{2,3})""", re.I)
+LANG_HINTS = (re.compile(rb"""<html\b[^>]*\blang\s*=\s*["']?([A-Za-z]{2,3})""", re.I),
+              re.compile(rb"""property=["']og:locale["'][^>]*content=["']([A-Za-z]{2,3})""", re.I),
+              re.compile(rb"""content=["']([A-Za-z]{2,3})[^"']*["'][^>]*property=["']og:locale""",
+                         re.I),
+              re.compile(rb"""http-equiv=["']content-language["'][^>]*content=["']([A-Za-z]{2,3})""",
+                         re.I))
 LINK = re.compile(rb"""href=["']([^"'#]+)""", re.I)
 #: names saved test pages use for made-up hosts
 FAKE_HOSTS = ("fakehost", "example.com", "example.org", "localhost", "test")
@@ -96,6 +101,16 @@ def page_host(html: bytes, name: str = "") -> str | None:
     return None
 
 
+def page_lang(html: bytes) -> str:
+    """The language a page declares (``<html lang>``, og:locale, Content-Language), or "?"."""
+    head = html[:30000]
+    for pattern in LANG_HINTS:
+        m = pattern.search(head)
+        if m:
+            return m.group(1).decode().lower()
+    return "?"
+
+
 def real_host(host: str | None) -> str | None:
     host = (host or "").lower().strip(".")
     if "." not in host or any(host == f or host.endswith("." + f) for f in FAKE_HOSTS):
@@ -103,16 +118,18 @@ def real_host(host: str | None) -> str | None:
     return host
 
 
-def saved_pages(data: Path) -> dict[str, list[tuple[str, bytes]]]:
-    """{host: [(file name, html bytes)]} of every page of the two sets that names its host."""
-    sites: dict[str, list[tuple[str, bytes]]] = {}
+def saved_pages(data: Path) -> dict[str, list[tuple[str, bytes, str]]]:
+    """{host: [(file name, html bytes, language in the set's metadata or "")]} of every page of
+    the two sets that names its host."""
+    sites: dict[str, list[tuple[str, bytes, str]]] = {}
     bench = data / "article-extraction-benchmark"
     truth = json.loads((bench / "ground-truth.json").read_text())
     for page_id in sorted(truth):
         host = real_host(urlsplit(truth[page_id]["url"]).hostname)
         path = bench / "html" / f"{page_id}.html.gz"
         if host and path.exists():
-            sites.setdefault(host, []).append((f"aeb-{page_id[:16]}.html", gzip.open(path).read()))
+            sites.setdefault(host, []).append((f"aeb-{page_id[:16]}.html", gzip.open(path).read(),
+                                               ""))
     pages = data / "readability-test-pages" / "pages"
     for name in sorted(os.listdir(pages)):
         path = pages / name / "source.html.gz"
@@ -121,7 +138,9 @@ def saved_pages(data: Path) -> dict[str, list[tuple[str, bytes]]]:
         html = gzip.open(path).read()
         host = page_host(html, name)
         if host:
-            sites.setdefault(host, []).append((f"rtp-{name}.html", html))
+            meta = pages / name / "expected-metadata.json"
+            lang = (json.loads(meta.read_text()).get("lang") or "") if meta.exists() else ""
+            sites.setdefault(host, []).append((f"rtp-{name}.html", html, lang[:3].lower()))
     return sites
 
 
@@ -130,7 +149,7 @@ def build_corpus(data: Path, cache: Path) -> tuple[Path, dict]:
     manifest ({host: {"pages": [...], "lang": ...}})."""
     sites = saved_pages(data)
     digest = hashlib.sha256(json.dumps(
-        [CORPUS_VERSION, {h: [(n, hashlib.sha256(b).hexdigest()) for n, b in p]
+        [CORPUS_VERSION, {h: [(n, hashlib.sha256(b).hexdigest(), g) for n, b, g in p]
                           for h, p in sorted(sites.items())}]).encode()).hexdigest()[:16]
     root = cache / f"corpus-{digest}"
     manifest_file = root / "manifest.json"
@@ -142,11 +161,11 @@ def build_corpus(data: Path, cache: Path) -> tuple[Path, dict]:
     for host, pages in sorted(sites.items()):
         (tmp / "sites" / host).mkdir(parents=True)
         langs = Counter()
-        for name, html in pages:
+        for name, html, lang in pages:
             (tmp / "sites" / host / name).write_bytes(html)
-            m = HTML_LANG.search(html[:20000])
-            langs[m.group(1).decode().lower() if m else "?"] += 1
-        manifest[host] = {"pages": [n for n, _ in pages], "lang": langs.most_common(1)[0][0]}
+            found = page_lang(html)
+            langs[lang.split("-")[0] if found == "?" and lang else found] += 1
+        manifest[host] = {"pages": [n for n, _, _ in pages], "lang": langs.most_common(1)[0][0]}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     if root.exists():  # a half-built folder of an interrupted build
         shutil.rmtree(root)
