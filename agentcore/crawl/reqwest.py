@@ -53,7 +53,9 @@ class ReqwestTransport:
                 .connect_timeout(timedelta(seconds=c.connect_timeout))
                 .read_timeout(timedelta(seconds=c.read_timeout))
                 .timeout(timedelta(seconds=c.total_timeout))
-                .max_connections(c.global_limit + 8).pool_max_idle_per_host(c.per_host_limit + 2)
+                .max_connections(c.global_limit + 8).pool_max_idle_per_host(c.per_host_limit)
+                # a crawl leaves a host for good: its idle connections (and buffers) go soon
+                .pool_idle_timeout(timedelta(seconds=5))
                 .user_agent(c.user_agent)
                 .default_headers({"Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"}))
 
@@ -114,17 +116,19 @@ class ReqwestTransport:
         """One GET of ``u`` (a ``yarl.URL``): (status, kept headers, body, Location or None)."""
         from pyreqwest import exceptions as ex
 
-        c = self.config
-        if NUMERIC.fullmatch(u.host) and not IPV4.fullmatch(u.host):
+        c, host = self.config, u.host
+        if NUMERIC.fullmatch(host) and not IPV4.fullmatch(host):
             # "2852039166" or "1.2.3": system resolvers read them as addresses; aiohttp
             # refuses them, and so do we, in its words
-            raise Failure("bad_url", f"{u.host} - is not a canonical IPv4 address")
+            raise Failure("bad_url", f"{host} - is not a canonical IPv4 address")
         try:
-            client = await self.client_for(u.host, u.port)
+            client = self.shared if host in self.static.exact else await self.client_for(
+                host, u.port)
             async with client.get(str(u)).build_streamed() as resp:
                 status, h = resp.status, resp.headers
                 length = h.get("content-length")
-                kept = check_answer(status, h, h.get("location"), phrase(status), u, c, check_type,
+                reason = "" if 200 <= status < 300 else phrase(status)
+                kept = check_answer(status, h, h.get("location"), reason, u, c, check_type,
                                     int(length) if length and length.isdigit() else None)
                 if kept is None:
                     return status, {}, b"", h.get("location")
