@@ -182,8 +182,10 @@ class AiohttpTransport:
                 return status, kept, data, None
         except Failure:
             raise
-        except asyncio.TimeoutError as exc:
-            raise Failure("timeout", f"{type(exc).__name__} after the configured timeout")
+        except asyncio.TimeoutError:
+            # one detail for the connect and the read phase: which one a slow answer hits depends
+            # on the machine's load, and a rerun must give the same failure row
+            raise Failure("timeout", "no answer within the configured timeout")
         except aiohttp.ClientConnectorError as exc:
             os_error = getattr(exc, "os_error", None)
             if isinstance(os_error, SSRFBlocked) or isinstance(exc.__cause__, SSRFBlocked):
