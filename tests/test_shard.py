@@ -134,6 +134,39 @@ def test_a_killed_shard_loses_and_doubles_nothing(tmp_path, ray_local, one_proce
     assert rows == one_process, differences(rows, one_process)  # the other shard finished the chunk; keys make rows unique
 
 
+def test_two_shards_each_with_its_engine_answer_as_one_process(tmp_path, ray_local):
+    """An LLM in each shard: the answers (category, summary, raw reply, token counts) of 2 shards,
+    each with its own engine and its own sites' batches, are the answers of one process (the
+    engine's greedy output does not depend on which sequences share its batch)."""
+    from agentcore.shard import run_sharded
+    from agentcore.shard.worker import jobfile_factory
+
+    make_job, make_engine = jobfile_factory(JOB, llm=True)
+    one = open_store(str(tmp_path / "one.db"))
+    one_id = one.create_run({})
+    engine = make_engine(None)
+    try:
+        with serve() as sites:
+            asyncio.run(make_job(one, one_id, engine).run(sites.home_urls, hosts=sites.static_hosts))
+    finally:
+        engine.close()
+    want = table_rows(one, one_id)
+    one.close()
+    url = str(tmp_path / "two.db")
+    store = open_store(url)
+    run_id = store.create_run({"shards": 2})
+    store.close()
+    with serve() as sites:
+        run = run_sharded(JOB, sites, shards=2, address="local", store_url=url, run_id=run_id,
+                          llm=True, chunk=2, start_timeout=180)
+    assert run.queue.finished and not run.lost
+    with open_store(url) as store:
+        got = table_rows(store, run_id)
+    answers = want["llm_results"]
+    assert len(answers) == N_SITES and all(a[1] and a[2] for a in answers), sorted(answers)[:3]
+    assert got == want, differences(got, want)
+
+
 def test_hosts_split_into_chunks_and_a_lost_chunk_runs_first():
     urls = ["http://a.test/", "http://b.test/", "http://a.test/x", "http://c.test/"]
     assert split_by_host(urls, 2) == [["http://a.test/", "http://a.test/x", "http://b.test/"],
