@@ -104,6 +104,26 @@ def real_agentcore(n: int, threads: int) -> dict:
     return out
 
 
+def wait_for_build(limit_s: float = 1800.0) -> None:
+    """Wait while another process is building llama-server (its build folder exists, its binary
+    not yet): a second build in the same folder would break both."""
+    import sys
+
+    from agentcore.llm.model import cache_dir
+
+    root = cache_dir() / "llama-server" / "build"
+    deadline = time.monotonic() + limit_s
+    said = False
+    while root.is_dir() and not (root / "bin" / "llama-server").is_file():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"llama-server's build in {root} did not finish in {limit_s:.0f} s; "
+                               "see its build.log, or remove the folder to rebuild")
+        if not said:
+            print(f"[bench] waiting for the llama-server build in {root}", file=sys.stderr)
+            said = True
+        time.sleep(10)
+
+
 class Server:
     """llama-server on the file ``Engine()`` loads, 64 slots of ``CTX`` tokens, and its peak RSS."""
 
@@ -112,6 +132,7 @@ class Server:
         from agentcore.llm.model import resolve_model
 
         self.model = resolve_model()  # the file Engine() loads
+        wait_for_build()
         self.srv = LlamaServer(llama_server_binary(), self.model, SLOTS, threads, ctx_per_slot=CTX)
 
     def __enter__(self):
