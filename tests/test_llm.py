@@ -201,9 +201,9 @@ def test_common_prefix():
 
 
 class _Owner:
-    def __init__(self, n_prompt, prefix_len=0):
+    def __init__(self, n_prompt, prefix_len=0, cuts=()):
         self.n_prompt, self.n_past = n_prompt, 0
-        self.req = type("R", (), {"prefix_len": prefix_len})()
+        self.req = type("R", (), {"prefix_len": prefix_len, "cuts": cuts})()
 
 
 def test_prompt_chunks_end_at_fixed_boundaries():
@@ -220,3 +220,99 @@ def test_prompt_chunks_end_at_fixed_boundaries():
     owner = _Owner(150)
     owner.n_past = 40  # the prefix's KV was copied in
     assert Scheduler._chunk(sched, owner) == 24
+    # where an earlier turn's prompt ended is a boundary too (its session's KV ends there)
+    owner, cuts = _Owner(150, prefix_len=40, cuts=(70, 100)), []
+    while (c := Scheduler._chunk(sched, owner)) > 0:
+        owner.n_past += c
+        cuts.append(owner.n_past)
+    assert cuts == [40, 64, 70, 100, 128, 150]
+
+
+class _KV:
+    """A stand-in for LlamaContext's KV calls: each slot holds a list of tokens."""
+
+    def __init__(self, n):
+        self.cells = {i: [] for i in range(n)}
+
+    def forget(self, seq_id, from_pos=-1):
+        self.cells[seq_id] = self.cells[seq_id][:max(from_pos, 0)]
+
+    def save_sequence(self, seq_id):
+        import numpy as np
+        return np.array(self.cells[seq_id] * 100, np.uint8) if self.cells[seq_id] else None
+
+    def load_sequence(self, blob, seq_id):
+        self.cells[seq_id] = list(blob[:len(blob) // 100])
+        return True
+
+
+def _sessions(n_slots, cap):
+    import collections
+
+    from agentcore.llm.scheduler import SlotPool
+    from agentcore.llm.sessions import SessionCache
+
+    kv, counts = _KV(n_slots), collections.Counter()
+    return SessionCache(kv, SlotPool(n_slots), counts, cap), kv, counts
+
+
+def _turn(cache, kv, key, prompt):
+    """One request of session ``key`` with ``prompt``: (slot, path, tokens reused); it ends well."""
+    slot, s, path = cache.acquire(key)
+    n = cache.reuse(s, prompt, 0) if s is not None and s.tokens is not None else 0
+    kv.cells[slot] = kv.cells[slot][:n] + list(prompt[n:]) + [99]  # its prompt's rest, a reply
+    if s is not None:
+        cache.keep(s, slot, prompt)
+    else:
+        cache.drop_slot(None, slot)
+    return slot, path, n
+
+
+def test_sessions_stay_resident_then_park_and_restore_under_the_cap():
+    cache, kv, counts = _sessions(2, cap=1000)
+    assert _turn(cache, kv, "a", [1, 2, 3])[1:] == ("new", 0)
+    assert kv.cells[0] == [1, 2, 3]  # the reply's cell is not kept (deterministic engine)
+    assert _turn(cache, kv, "b", [1, 5])[1:] == ("new", 0)
+    assert _turn(cache, kv, "a", [1, 2, 3, 4, 5])[1:] == ("resident", 3)
+    # a third conversation needs a slot: b, the least recently used idle session, is parked
+    assert _turn(cache, kv, "c", [7, 8])[1:] == ("new", 0)
+    assert list(cache.parked) == ["b"] and cache.parked_bytes == 200
+    slot, path, n = _turn(cache, kv, "b", [1, 5, 6])  # a parks; b is restored and reused
+    assert (path, n) == ("restored", 2) and list(cache.parked) == ["a"]
+    # a prompt that differs from the kept tokens reuses their common prefix only
+    assert _turn(cache, kv, "b", [1, 4, 4])[1:] == ("resident", 1)
+    assert counts["session_parks"] == 2 and counts["session_drops"] == 0
+
+
+def test_sessions_past_the_cap_are_dropped_and_fall_back():
+    cache, kv, counts = _sessions(1, cap=650)  # room for two parked 3-token sessions
+    for key, prompt in [("a", [1, 2, 3]), ("b", [4, 5, 6]), ("c", [7, 8, 9])]:
+        _turn(cache, kv, key, prompt)
+    assert list(cache.parked) == ["a", "b"]
+    # over the cap: the session parked last comes back last (turns return through a FIFO queue)
+    _turn(cache, kv, "d", [1, 1, 1])
+    assert list(cache.parked) == ["a", "b"] and counts["session_drops"] == 1
+    cache.queued = lambda: {"d"}  # d's next request is already waiting: b goes instead
+    _turn(cache, kv, "e", [2, 2, 2])
+    assert list(cache.parked) == ["a", "d"] and counts["session_drops"] == 2
+    assert _turn(cache, kv, "b", [4, 5, 6, 7])[1:] == ("fallback", 0)
+    assert _turn(cache, kv, "a", [1, 2, 3, 4])[1:] == ("restored", 3)
+    off, kv0, _ = _sessions(1, cap=0)  # no host memory: an idle session is dropped when its slot goes
+    _turn(off, kv0, "a", [1, 2])
+    _turn(off, kv0, "b", [3, 4])
+    assert _turn(off, kv0, "a", [1, 2, 3])[1:] == ("fallback", 0) and not off.parked
+
+
+def test_session_busy_and_ended_sessions():
+    cache, kv, counts = _sessions(3, cap=1000)
+    slot, s, path = cache.acquire("a")
+    other = cache.acquire("a")
+    assert path == "new" and other[1:] == (None, "busy")  # it runs without the session
+    cache.drop_slot(None, other[0])
+    cache.end("a")  # while its request runs: dropped when it ends
+    cache.keep(s, slot, [1, 2])
+    assert "a" not in cache.entries and cache.slots and not cache.idle
+    _turn(cache, kv, "b", [1, 2])
+    assert cache.idle_slots() == {cache.entries["b"].slot}
+    cache.end("b")
+    assert not cache.entries and not cache.idle and len(cache.slots.free) == 3

@@ -4,6 +4,8 @@ from __future__ import annotations
 import ctypes
 from typing import Callable, Sequence
 
+import numpy as np
+
 _SPLIT_MARK = "@@AGENTCORE-SPLIT@@"  # printable: the C template renderer stops at NUL
 _MAX_HEADS = 1024
 
@@ -16,6 +18,7 @@ class ChatTemplate:
         self.template = template
         self.tokenize = tokenize
         self._heads: dict[str, list[int]] = {}
+        self._marker: list[int] | None = None
 
     def render(self, messages: Sequence[dict], add_generation_prompt: bool = True) -> str:
         """The prompt text for ``messages`` under the template (llama.cpp's renderer, else Jinja)."""
@@ -51,6 +54,30 @@ class ChatTemplate:
         return env.from_string(self.template.decode()).render(
             messages=list(messages), add_generation_prompt=add_generation_prompt,
             bos_token="", eos_token="")
+
+    def turn_marker(self) -> list[int]:
+        """Tokens that end every prompt of a chat: the assistant turn's head (``<|im_start|>assistant\n``).
+
+        Where they occur inside a prompt, an earlier turn's prompt ended (see ``turn_cuts``).
+        """
+        if self._marker is None:
+            msgs = [{"role": "user", "content": _SPLIT_MARK}]
+            with_head, without = self.render(msgs, True), self.render(msgs, False)
+            tail = with_head[len(without):] if with_head.startswith(without) else ""
+            toks = self.tokenize(tail) if tail else []
+            bos = self.tokenize("")
+            self._marker = toks[len(bos):] if toks[:len(bos)] == bos else toks
+        return self._marker
+
+    def turn_cuts(self, tokens, start: int) -> tuple[int, ...]:
+        """Positions after ``start`` where an earlier assistant turn of this prompt began (its prompt's end)."""
+        m = self.turn_marker()
+        if not m:
+            return ()
+        arr = np.asarray(tokens)
+        n = len(m)
+        hits = np.flatnonzero(arr[:len(arr) - n] == m[0])  # the final marker ends the prompt: no cut
+        return tuple(int(i) + n for i in hits if i + n > start and list(arr[i:i + n]) == m)
 
     def prefix_head(self, messages: Sequence[dict]) -> list[int] | None:
         """Tokens every chat with this system message starts with (system turn + user-turn head).

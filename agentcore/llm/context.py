@@ -91,6 +91,24 @@ class LlamaContext:
         # With kv_unified=false each sequence is its own KV stream and seq_cp must copy it whole.
         self.lib.llama_memory_seq_cp(self.mem, src, dst, -1, -1)
 
+    def save_sequence(self, seq_id: int):
+        """The KV cells of sequence ``seq_id`` as bytes in a uint8 array (for :meth:`load_sequence`); None if empty."""
+        ll = self.lib
+        size = ll.llama_state_seq_get_size(self.ctx, seq_id)
+        if size <= 0:
+            return None
+        blob = np.empty(size, np.uint8)
+        got = ll.llama_state_seq_get_data(self.ctx, blob.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), size, seq_id)
+        return blob if got == size else None
+
+    def load_sequence(self, blob, seq_id: int) -> bool:
+        """Put the cells of :meth:`save_sequence` into the empty sequence ``seq_id``; False if llama.cpp refused."""
+        ptr = blob.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+        if self.lib.llama_state_seq_set_data(self.ctx, ptr, blob.size, seq_id) == blob.size:
+            return True
+        self.forget(seq_id)  # a partial load leaves nothing half-restored
+        return False
+
     def close(self) -> None:
         """Free the context and the model (idempotent)."""
         with self._lock:

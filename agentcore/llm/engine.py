@@ -53,12 +53,12 @@ import asyncio
 import concurrent.futures
 import os
 import threading
-from typing import Sequence
+from typing import Hashable, Sequence
 
 from agentcore.cpu import CpuBudget, default_budget
 from agentcore.llm.metrics import EngineMetrics
 from agentcore.llm.prefix import common_prefix
-from agentcore.llm.request import LLMError, Request, Result
+from agentcore.llm.request import LLMError, Request, Result, check_request
 
 __all__ = ["Engine", "Result", "LLMError", "MAX_SEQUENCES"]
 
@@ -100,6 +100,9 @@ class Engine:
         Batch-invariant greedy output: a request's tokens do not depend on which other requests
         share its decode steps (see "Same input, same output" above). ``False`` mixes prompt
         chunks and generated tokens in one ``llama_decode`` (what the engine did before).
+    session_cache_bytes:
+        Host memory for parked sessions' KV (``submit(session=...)``; about 23 KB per token for
+        the default model in f16); 0 keeps sessions only while they hold a slot.
     start:
         Start the engine thread now (else call :meth:`start`; requests queue meanwhile).
 
@@ -112,7 +115,7 @@ class Engine:
                  n_threads: int | None = None, budget: CpuBudget | None = None,
                  requantize: str | None = "q8_0", max_prefixes: int = 4, overflow: str = "error",
                  grammar_top_k: int = 64, flash_attn: bool = True, kv_unified: bool = False,
-                 deterministic: bool = True, start: bool = True):
+                 deterministic: bool = True, session_cache_bytes: int = 4 << 30, start: bool = True):
         if not 1 <= n_slots <= MAX_SEQUENCES - max_prefixes:
             raise ValueError(f"n_slots={n_slots} must be in 1..{MAX_SEQUENCES - max_prefixes} "
                              f"(llama.cpp allows {MAX_SEQUENCES} sequences, {max_prefixes} kept for prefixes)")
@@ -147,7 +150,8 @@ class Engine:
         threads_now = (lambda: n_threads) if n_threads else self.budget.llm_threads_now
         self._scheduler = Scheduler(self.llama, self._samplers, self._metrics, n_slots=n_slots,
                                     max_prefixes=max_prefixes, n_batch=n_batch, threads_now=threads_now,
-                                    chunk=n_ubatch, deterministic=deterministic)
+                                    chunk=n_ubatch, deterministic=deterministic,
+                                    session_cache_bytes=session_cache_bytes)
         self._closed = False
         self._thread = threading.Thread(target=self._scheduler.run, name="agentcore-llm-engine", daemon=True)
         if start:
@@ -163,26 +167,24 @@ class Engine:
                max_tokens: int = 64, stop: Sequence[str] | str | None = None,
                temperature: float = 0.0, seed: int | None = None, json_schema: dict | None = None,
                top_k: int = 40, top_p: float = 0.95, min_p: float = 0.05,
-               overflow: str | None = None) -> concurrent.futures.Future:
+               overflow: str | None = None, session: Hashable | None = None) -> concurrent.futures.Future:
         """Queue one request; the future resolves to a :class:`Result` (never raises for runtime failures).
 
         ``messages`` is a chat (list of ``{"role", "content"}``) rendered with the model's template;
         a plain string, or ``prompt=``, is used as raw text. ``stop`` strings end generation (the
         stop string is not returned). ``json_schema`` constrains the output to JSON valid under it
         and fills ``Result.value``. ``overflow`` overrides the engine's prompt-too-long policy.
+
+        ``session`` (any hashable key, e.g. an agent's id) keeps this request's KV cells after it
+        ends, so the session's next request, whose prompt starts with this prompt and reply,
+        prefills only its new tokens (see :mod:`agentcore.llm.sessions`); call
+        :meth:`end_session` when the conversation is over. Output is the same with or without it.
         """
         fut: concurrent.futures.Future = concurrent.futures.Future()
         sched = self._scheduler
         if sched.closing:
             raise RuntimeError(sched.crash or "the engine is closed; create a new Engine")
-        if isinstance(messages, str) and prompt is None:
-            messages, prompt = None, messages
-        if (messages is None) == (prompt is None):
-            raise ValueError("pass either chat messages or prompt=, not both / neither")
-        if max_tokens < 1:
-            raise ValueError(f"max_tokens={max_tokens} must be >= 1")
-        if temperature < 0:
-            raise ValueError(f"temperature={temperature} must be >= 0")
+        messages, prompt = check_request(messages, prompt, max_tokens, temperature)
         overflow = overflow or self.overflow
         if overflow not in _OVERFLOW:
             raise ValueError(f"overflow={overflow!r}: use 'error' or 'truncate'")
@@ -225,10 +227,16 @@ class Engine:
             stop=[stop] if isinstance(stop, str) else [s for s in (stop or ()) if s],
             temperature=float(temperature), seed=seed, top_k=top_k, top_p=top_p, min_p=min_p,
             schema=json_schema, gbnf=gbnf, prefix_len=plen, prefix_key=tuple(tokens[:plen]) if plen else None,
-            truncated=truncated, n_prompt_orig=n_prompt_orig)
+            truncated=truncated, n_prompt_orig=n_prompt_orig, session=session,
+            cuts=self.chat.turn_cuts(tokens, plen) if messages is not None else ())
         self._metrics.count_submit("requests_submitted")
         sched.put(req)
         return fut
+
+    def end_session(self, key: Hashable) -> None:
+        """Forget session ``key``: its slot or host memory is freed (after its running request, if any)."""
+        if not self._scheduler.closing:
+            self._scheduler.end_session(key)
 
     def _reject(self, fut: concurrent.futures.Future, result: Result) -> concurrent.futures.Future:
         self._metrics.count_submit("requests_rejected")
@@ -258,10 +266,14 @@ class Engine:
 
     # ----------------------------------------------------------------------------- state
     def metrics(self) -> dict:
-        """Counters since start: tokens, throughput, slot occupancy, queue length."""
+        """Counters since start: tokens, throughput, slot occupancy, queue length, session reuse."""
         sched = self._scheduler
-        return self._metrics.snapshot(slots_total=self.n_slots, slots_active=len(sched.active),
-                                      queue_length=sched.queue_length(), threads=self.llama.threads)
+        m = self._metrics.snapshot(slots_total=self.n_slots, slots_active=len(sched.active),
+                                   queue_length=sched.queue_length(), threads=self.llama.threads)
+        ses = sched.sessions  # read from another thread: plain ints, a moment old at worst
+        m.update(sessions_idle=len(ses.idle), sessions_parked=len(ses.parked),
+                 session_parked_bytes=ses.parked_bytes)
+        return m
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Stop the engine thread, resolve unfinished requests as cancelled, free llama.cpp memory."""

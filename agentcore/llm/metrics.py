@@ -5,6 +5,9 @@ import collections
 import threading
 
 
+SESSION_COUNTS = ("new", "resident", "restored", "fallback", "busy", "mismatch", "parks", "drops")
+
+
 class EngineMetrics:
     """Counters written by the engine thread (``counts``, timings) and by submitters (:meth:`count_submit`)."""
 
@@ -34,7 +37,10 @@ class EngineMetrics:
             "requests_failed": m.get("requests_failed", 0) + m.get("requests_rejected", 0),
             "requests_cancelled": m.get("requests_cancelled", 0),
             "prompt_tokens": m.get("prompt_tokens", 0),
-            "prompt_tokens_reused": m.get("prompt_tokens_reused", 0),
+            "prompt_tokens_reused": m.get("prompt_tokens_reused", 0),  # from the shared prefix
+            "prompt_tokens_from_session": m.get("prompt_tokens_from_session", 0),
+            # which path each session request took (see agentcore.llm.sessions), parks and drops
+            **{f"session_{k}": m.get(f"session_{k}", 0) for k in SESSION_COUNTS},
             "generated_tokens": m.get("generated_tokens", 0),
             "decode_calls": steps,
             "decode_retries": m.get("decode_retries", 0),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import concurrent.futures
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Hashable, Sequence
 
 
 class LLMError(RuntimeError):
@@ -19,10 +19,17 @@ class Result:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0  # prompt tokens reused from the shared prefix instead of recomputed
+    session_tokens: int = 0  # prompt tokens whose KV the request's session still held (not recomputed)
+    session_path: str = ""  # how the session's KV was found: resident, restored, new, fallback, busy
     prompt_truncated: bool = False
     value: Any = None  # the parsed JSON when the request had a json_schema
     error: str | None = None
     tokens: list[int] = field(default_factory=list, repr=False)
+
+    @property
+    def computed_tokens(self) -> int:
+        """Prompt tokens this request decoded (neither from the shared prefix nor from its session)."""
+        return self.prompt_tokens - self.cached_tokens - self.session_tokens
 
     @property
     def ok(self) -> bool:
@@ -54,6 +61,8 @@ class Request:
     prefix_key: tuple | None = None
     truncated: bool = False
     n_prompt_orig: int = 0  # prompt tokens before truncation
+    session: Hashable | None = None  # the conversation whose KV this request continues
+    cuts: tuple = ()  # prompt positions where an earlier turn's prompt ended: chunk boundaries
 
 
 def check_request(messages: Sequence[dict] | str | None, prompt: str | None, max_tokens: int,

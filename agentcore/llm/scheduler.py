@@ -23,6 +23,7 @@ from agentcore.llm.prefix import Prefix, PrefixCache
 from agentcore.llm.request import Request, Result, deliver
 from agentcore.llm.sampling import GrammarSampler
 from agentcore.llm.sequence import Sequence, SeqState
+from agentcore.llm.sessions import SessionCache
 
 _MAX_GAP = 8  # empty slots between generating ones that get a throw-away token (see Scheduler._build)
 _CLOSED = "the engine was closed before this request finished"
@@ -52,7 +53,8 @@ class Scheduler:
     """Owns the queue, the slots and the decode loop; :meth:`run` is the engine thread's body."""
 
     def __init__(self, llama, samplers, metrics, *, n_slots: int, max_prefixes: int, n_batch: int,
-                 threads_now: Callable[[], int], chunk: int = 512, deterministic: bool = True):
+                 threads_now: Callable[[], int], chunk: int = 512, deterministic: bool = True,
+                 session_cache_bytes: int = 0):
         self.llama = llama  # LlamaContext
         self.samplers = samplers  # Samplers
         self.metrics = metrics  # EngineMetrics
@@ -67,6 +69,8 @@ class Scheduler:
         self.slots = SlotPool(n_slots)
         self.prefixes = PrefixCache(llama, list(range(n_slots + max_prefixes - 1, n_slots - 1, -1)))
         self.batch = TokenBatch(llama.lib, n_batch)
+        self.sessions = SessionCache(llama, self.slots, metrics.counts, session_cache_bytes,
+                                     queued=lambda: {r.session for r in self.waiting})
         self.deterministic = deterministic
         self.closing = False
         self.crash: str | None = None
@@ -77,6 +81,9 @@ class Scheduler:
 
     def put(self, req: Request) -> None:
         self.inbox.put(req)
+
+    def end_session(self, key) -> None:
+        self.inbox.put(EndSession(key))  # applied on the engine thread, which owns the KV cells
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop; what is still queued or running resolves as cancelled."""
@@ -112,7 +119,9 @@ class Scheduler:
         except queue.Empty:
             return not self.closing
         while True:
-            if item is not None:
+            if isinstance(item, EndSession):
+                self.sessions.end(item.key)
+            elif item is not None:
                 self.waiting.append(item)  # resolved by fail_everything if we are closing
             if item is None or self.closing:
                 return False
@@ -128,19 +137,34 @@ class Scheduler:
 
     def _admit(self) -> None:
         counts = self.metrics.counts
-        while self.slots and self.waiting:
-            req = self.waiting.popleft()
+        sessions = self.sessions
+        while self.waiting:
+            req = self.waiting[0]
             if req.future.cancelled():
+                self.waiting.popleft()
                 counts["requests_cancelled"] += 1
                 continue
-            seq = Sequence(req, self.slots.take())
+            got = sessions.acquire(req.session)
+            if got is None:
+                break  # no free slot, no idle session to park: wait for a sequence to finish
+            self.waiting.popleft()
+            seq = Sequence(req, got[0])
+            seq.session, seq.path = got[1], got[2]
             try:
                 seq.sampler = self.samplers.for_request(req)
             except Exception as exc:
-                self.slots.give(seq.slot)
+                sessions.drop_slot(seq.session, seq.slot)
                 counts["requests_failed"] += 1
                 deliver(req.future, Result(finish_reason="error", error=str(exc)))
                 continue
+            if seq.session is not None and seq.session.tokens is not None:
+                n = sessions.reuse(seq.session, req.tokens, req.prefix_len)
+                if n:
+                    seq.n_past = seq.from_session = n
+                    counts["prompt_tokens_from_session"] += n
+                    self.active.append(seq)
+                    continue
+                seq.path = "fallback"  # the kept KV shares no useful prefix with this prompt
             if req.prefix_key is not None:
                 pre = self.prefixes.get(req.prefix_key, req.tokens[:req.prefix_len])
                 if pre is not None:
@@ -182,7 +206,7 @@ class Scheduler:
         entries.sort(key=lambda e: e[0])
         fillers = []
         if self._fill_gaps and len(gens) > 1:
-            free = self.slots.free
+            free = self.slots.free | self.sessions.idle_slots()
             waiting = {s.slot for s in self.active if s.state is SeqState.WAIT_PREFIX}
             spare = budget - sum(c for _, _, c in entries)  # fillers must fit in the batch too
             prev = None
@@ -258,8 +282,10 @@ class Scheduler:
     def _chunk(self, owner) -> int:
         """Prompt tokens ``owner`` feeds next: up to its next chunk boundary, whatever shares the step.
 
-        Boundaries sit at the shared prefix's end and every ``chunk`` tokens, so a prompt is cut
-        the same way alone or among 64 others (one of the conditions for batch-invariant output).
+        Boundaries sit at the shared prefix's end, where an earlier turn's prompt ended, and every
+        ``chunk`` tokens, so a prompt is cut the same way alone or among 64 others, and a chat's
+        prompt the same way whether its earlier turns' KV came from its session or not (the
+        conditions for batch-invariant output).
         """
         n_past = owner.n_past
         if isinstance(owner, Prefix):
@@ -268,8 +294,13 @@ class Scheduler:
             end, head = owner.n_prompt, owner.req.prefix_len
         if n_past >= end:
             return 0
-        stop = head if n_past < head else min(end, (n_past // self.chunk + 1) * self.chunk)
-        return min(stop, end) - n_past
+        if n_past < head:
+            return head - n_past
+        stop = min(end, (n_past // self.chunk + 1) * self.chunk)
+        for cut in () if isinstance(owner, Prefix) else owner.req.cuts:
+            if n_past < cut < stop:
+                return cut - n_past
+        return stop - n_past
 
     def _step(self) -> None:
         self.llama.set_threads(self.threads_now())
@@ -387,6 +418,7 @@ class Scheduler:
             text = text[:cut]
         res = Result(text=text, finish_reason=reason, prompt_tokens=len(req.tokens),
                      completion_tokens=len(seq.gen), cached_tokens=seq.cached,
+                     session_tokens=seq.from_session, session_path=seq.path,
                      prompt_truncated=req.truncated, error=error, tokens=list(seq.gen))
         if isinstance(seq.sampler, GrammarSampler):
             counts["grammar_fallbacks"] += seq.sampler.fallbacks
@@ -399,18 +431,25 @@ class Scheduler:
             if res.error is not None:
                 res.finish_reason = "error"
         counts["requests_failed" if res.error else "requests_done"] += 1
-        self._free(seq)
+        self._free(seq, keep=res.error is None)
         deliver(req.future, res)
 
-    def _free(self, seq: Sequence) -> None:
+    def _free(self, seq: Sequence, keep: bool = False) -> None:
+        """Give ``seq``'s slot back, or, for a session's request that ended well, leave it idle there."""
         if seq.sampler is not None:
             seq.sampler.free()
             seq.sampler = None
         if seq.state is SeqState.WAIT_PREFIX:
             seq.prefix.waiters -= 1
-        self.llama.forget(seq.slot)
         self.active.remove(seq)
-        self.slots.give(seq.slot)
+        if keep and seq.session is not None and seq.state is SeqState.GENERATE:
+            # Deterministic: only the prompt's cells are kept. A reply's cells were computed a
+            # token per step, which rounds differently from the prompt chunk that decodes the same
+            # reply in a chat without the session, so the next turn decodes the reply again.
+            kv = seq.req.tokens if self.deterministic else seq.kv_tokens()
+            self.sessions.keep(seq.session, seq.slot, kv)
+        else:
+            self.sessions.drop_slot(seq.session, seq.slot)
 
     def _drop_prefix(self, pre: Prefix, why: str) -> None:
         for s in [s for s in self.active if s.prefix is pre and s.state is SeqState.WAIT_PREFIX]:
@@ -422,6 +461,7 @@ class Scheduler:
         for seq in list(self.active):
             self._free(seq)
             deliver(seq.req.future, Result(finish_reason=reason, error=why))
+        self.sessions.clear()
         while self.waiting:
             deliver(self.waiting.popleft().future, Result(finish_reason=reason, error=why))
         while True:
@@ -431,3 +471,12 @@ class Scheduler:
                 break
             if item is not None:
                 deliver(item.future, Result(finish_reason=reason, error=why))
+
+
+class EndSession:
+    """An inbox item: ``Engine.end_session(key)``."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key

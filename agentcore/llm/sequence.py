@@ -19,7 +19,8 @@ class Sequence:
     next batch entries must feed (a prompt chunk, or the last sampled token).
     """
 
-    __slots__ = ("req", "slot", "state", "n_past", "n_prompt", "gen", "pieces", "sampler", "prefix", "cached")
+    __slots__ = ("req", "slot", "state", "n_past", "n_prompt", "gen", "pieces", "sampler", "prefix", "cached",
+                 "session", "from_session", "path")
     wants_logits = True  # a step that feeds the last pending token samples the next one
 
     def __init__(self, req, slot: int):
@@ -33,6 +34,17 @@ class Sequence:
         self.sampler = None  # None: greedy (see agentcore.llm.sampling)
         self.prefix = None  # the shared Prefix it started from, if any
         self.cached = 0  # prompt tokens copied from that prefix
+        self.session = None  # the agentcore.llm.sessions.Session this request continues, if any
+        self.from_session = 0  # prompt tokens whose KV the session already held
+        self.path = ""  # how the session was found (see agentcore.llm.sessions)
+
+    def kv_tokens(self):
+        """The token ids the slot's KV cells hold now: the prompt, then the generated tokens decoded."""
+        import numpy as np
+
+        if self.n_past <= self.n_prompt:
+            return self.req.tokens[:self.n_past]
+        return np.concatenate([self.req.tokens, np.asarray(self.gen[:self.n_past - self.n_prompt], np.int32)])
 
     def pending_tokens(self):
         """Tokens to feed before the next sample: the prompt's rest, else the tokens not yet decoded."""
