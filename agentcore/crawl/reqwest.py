@@ -141,8 +141,9 @@ class ReqwestTransport:
             return status, kept, data, None
         except Failure:
             raise
-        except (ex.RequestTimeoutError, asyncio.TimeoutError) as exc:
-            raise Failure("timeout", f"{type(exc).__name__} after the configured timeout")
+        except (ex.RequestTimeoutError, asyncio.TimeoutError):
+            # as AiohttpTransport: connect, read or total depends on the load; the row must not
+            raise Failure("timeout", "no answer within the configured timeout")
         except ex.ConnectError as exc:
             if "refused" in str(exc).lower() or "refused" in repr(getattr(exc, "details", "")):
                 raise Failure("connection_refused", str(exc))
