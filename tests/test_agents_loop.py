@@ -220,3 +220,37 @@ def test_durable_turns_resume_without_repeating_a_finished_call(tmp_path):
 def test_durable_agents_need_a_key():
     with pytest.raises(ValueError, match="key="):
         Agent("x", [add]).states(None, durable=True)
+
+
+class SessionModel(InstantModel):
+    """An instant model with the engine's session interface, recording what the agents send."""
+
+    def __init__(self, policy):
+        super().__init__(policy)
+        self.sessions: dict = {}  # session key -> the messages of each of its requests
+        self.ended: list = []
+
+    def submit(self, messages=None, session=None, **kwargs):
+        self.sessions.setdefault(session, []).append(list(messages))
+        fut = super().submit(messages, **kwargs)
+        fut.result().text = '{"answer":"raw"}' if fut.result().value == {"answer": "raw"} else ""
+        return fut
+
+    def end_session(self, key):
+        self.ended.append(key)
+
+
+def test_agents_continue_one_session_each_and_end_it():
+    policy = script({"tool": "add", "args": {"a": 1, "b": 2}}, {"answer": "raw"})
+    model = SessionModel(policy)
+    loop = SessionModel(lambda m: {"tool": "add", "args": {"a": 1, "b": 1}})
+    runs = run_agents(Agent("Answer.", [add], max_turns=3), ["x", "y"], engine=model)
+    looped = run_agents(Agent("Answer.", [add], max_turns=2), ["z"], engine=loop)
+    assert [r.state for r in runs] == ["DONE", "DONE"] and looped[0].state == "FAILED"
+    assert len(model.sessions) == 2 and None not in model.sessions
+    for turns in model.sessions.values():  # each turn's chat extends the one before
+        assert len(turns) == 2 and turns[1][:len(turns[0])] == turns[0]
+    assert sorted(model.ended, key=str) == sorted(model.sessions, key=str)  # ended on the answer
+    assert loop.ended == list(loop.sessions)  # and on the turn budget
+    # the model's own reply text is what the conversation keeps (here without spaces)
+    assert runs[0].turns[-1]["reply"] == '{"answer":"raw"}'

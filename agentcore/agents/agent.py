@@ -93,7 +93,7 @@ class Agent:
             raise ValueError("durable agents need key=: the column that names each agent stably "
                              "(its turns are stored under it)")
         cols = Columns.of(prefix, input, key)
-        steps = AgentSteps(self, cols, prefix, durable)
+        steps = AgentSteps(self, cols, prefix, durable, engine)
         p = prefix
         cap = capacity if capacity is not None else 8 * getattr(engine, "n_slots", 64)
         think = llm_action(engine, steps.build, capacity=cap, name=f"{p.lower()}think",

@@ -25,7 +25,7 @@ class TurnRow:
     args: dict | None = col("json")
     observation: str = col("text", "")
     answer: Any = col("json")
-    reply: str = col("text", "")          # the model's decision as compact JSON
+    reply: str = col("text", "")          # the model's reply as it generated it (JSON)
     prompt_tokens: int = col("int", 0)
     completion_tokens: int = col("int", 0)
 

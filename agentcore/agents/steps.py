@@ -39,11 +39,19 @@ class Columns:
         return cls(input, key, f"{p}messages", f"{p}turns", f"{p}reply", f"{p}answer")
 
 
+def raw_reply(result) -> str:
+    """The assistant message of a reply: the model's own text, so that the next turn's prompt
+    starts with exactly the tokens of this one (an engine without text gets the compact JSON)."""
+    return result.text or reply_text(result.value)
+
+
 class AgentSteps:
     """The actions of one agent's states, bound to its tools, prompt and columns."""
 
-    def __init__(self, agent: "Agent", cols: Columns, prefix: str, durable: bool):
+    def __init__(self, agent: "Agent", cols: Columns, prefix: str, durable: bool, engine=None):
         self.agent = agent
+        # An engine with sessions keeps each agent's KV between its turns (agentcore.llm.sessions)
+        self.engine = engine if callable(getattr(engine, "end_session", None)) else None
         self.cols = cols
         self.prefix = prefix
         self.durable = durable
@@ -88,8 +96,19 @@ class AgentSteps:
 
     # ---- THINK: one request per agent, routed by its reply ------------------------------------
 
+    def session_of(self, swarm, aid: int) -> tuple:
+        return (id(swarm), self.prefix, aid)
+
     def build(self, swarm, aid: int) -> dict:
-        return {"messages": swarm.data[self.cols.messages][aid]}
+        req = {"messages": swarm.data[self.cols.messages][aid]}
+        if self.engine is not None:
+            req["session"] = self.session_of(swarm, aid)
+        return req
+
+    def end(self, swarm, aid: int) -> None:
+        """The agent's conversation is over: its KV in the engine can go."""
+        if self.engine is not None:
+            self.engine.end_session(self.session_of(swarm, aid))
 
     def route(self, result) -> str | None:
         v = result.value
@@ -110,7 +129,7 @@ class AgentSteps:
         if n + 1 >= self.agent.max_turns:
             return None
         v = res.value
-        return {"turn": n, "reply": reply_text(v), "tool": v["tool"], "args": v.get("args", {}),
+        return {"turn": n, "reply": raw_reply(res), "tool": v["tool"], "args": v.get("args", {}),
                 "prompt_tokens": res.prompt_tokens, "completion_tokens": res.completion_tokens}
 
     def call_of(self, swarm, aid: int, turn: dict) -> Call:
@@ -130,6 +149,7 @@ class AgentSteps:
             async def run_one(swarm, aid):
                 turn = self.pending(swarm, aid)
                 if turn is None:
+                    self.end(swarm, aid)
                     raise ActionError(self.exhausted)
                 turn["observation"] = await tool.acall(turn["args"], self.call_of(swarm, aid, turn))
                 self.record(swarm, aid, turn)
@@ -141,6 +161,7 @@ class AgentSteps:
             for j, aid in enumerate(batch.ids):
                 turn = self.pending(sw, aid)
                 if turn is None:
+                    self.end(sw, aid)
                     batch.fail(j, self.exhausted)
                 else:
                     todo.append((aid, turn))
@@ -166,7 +187,8 @@ class AgentSteps:
             errs = validate(value, schema) if schema else []
             if errs:
                 batch.fail(j, "answer does not match output_schema: " + "; ".join(errs[:3]))
-            turn = {"turn": len(sw.data[c.turns][aid]), "reply": reply_text(res.value),
+            self.end(sw, aid)
+            turn = {"turn": len(sw.data[c.turns][aid]), "reply": raw_reply(res),
                     "answer": value, "prompt_tokens": res.prompt_tokens,
                     "completion_tokens": res.completion_tokens}
             self.record(sw, aid, turn)
