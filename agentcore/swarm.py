@@ -413,9 +413,9 @@ class Swarm:
             progress_interval: float = 0.25) -> RunResult:
         """Run until every agent is DONE or FAILED; ``progress(swarm)`` is called periodically."""
         if self._has_async:
-            import asyncio
+            from agentcore import aio  # asyncio (and uvloop) only for swarms with async actions
 
-            return asyncio.run(self.run_async(progress, progress_interval))
+            return aio.run(self.run_async(progress, progress_interval))
         wake = threading.Event()
         self._notify = wake.set
         t0 = time.monotonic()

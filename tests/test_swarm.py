@@ -379,7 +379,7 @@ def test_env_switch_selects_the_pure_twin():
 
 def test_import_stays_light():
     code = ("import sys, agentcore; heavy = {'numpy', 'numba', 'llama_cpp', 'asyncio', 'psycopg',"
-            " 'aiohttp', 'ray', 'rich'}; print(sorted(heavy & set(sys.modules)))")
+            " 'aiohttp', 'ray', 'rich', 'uvloop', 'pyreqwest'}; print(sorted(heavy & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
 

@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections import Counter
 
+from agentcore import aio
 from agentcore.crawl.fetch import FetchConfig, Fetcher, FetchResult
 
 
@@ -62,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.thread:
         web = SyntheticWeb(args.sites, seed=args.seed)
         with serve_in_thread(web) as server:
-            asyncio.run(crawl(server, web))
+            aio.run(crawl(server, web))
     else:
         with serve_in_process(n_sites=args.sites, seed=args.seed) as server:
-            asyncio.run(crawl(server, server.web))
+            aio.run(crawl(server, server.web))
     return 0
 
 

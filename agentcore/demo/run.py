@@ -6,10 +6,11 @@ Both go through :func:`run_once`.
 """
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from pathlib import Path
+
+from agentcore import aio
 
 
 class DemoRun:
@@ -126,9 +127,9 @@ def run_once(make_job, make_sites, args, config, restore, progress_factory,
         progress.job = pipe  # the live display's stage bars come from the job's counters
         t0 = time.monotonic()
         with progress:
-            res = asyncio.run(pipe.run(sites.home_urls, hosts=sites.static_hosts,
-                                       allowed_hosts=sites.allowed_hosts,
-                                       progress=progress.update, progress_interval=0.25))
+            res = aio.run(pipe.run(sites.home_urls, hosts=sites.static_hosts,
+                                 allowed_hosts=sites.allowed_hosts,
+                                 progress=progress.update, progress_interval=0.25))
         wall = time.monotonic() - t0
         stats = dict(pipe.stats)
         stats.update(wall_time_s=wall, agents=res.agents)

@@ -1,12 +1,13 @@
 """One shard: a process (a Ray actor) that runs the crawl job on the chunks of sites it is handed."""
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
 from collections import Counter
 from typing import Any, Callable
+
+from agentcore import aio
 
 #: stats a chunk's resumed job counts for what *other* chunks stored; not summed across chunks
 RESUME_STATS = ("pages_resumed", "sites_resumed")
@@ -85,8 +86,8 @@ class ShardWorker:
             self.live_counts = {k: v for k, v in sw.counts().items() if v}
 
         try:
-            res = asyncio.run(job.run(home_urls, hosts=self.hosts, allowed_hosts=self.allowed_hosts,
-                                progress=tick, progress_interval=0.25))
+            res = aio.run(job.run(home_urls, hosts=self.hosts, allowed_hosts=self.allowed_hosts,
+                              progress=tick, progress_interval=0.25))
         finally:
             with self.lock:
                 self.live = None

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import signal
 
+from agentcore import aio
 from agentcore.web.lifeline import end_with_parent
 from agentcore.web.truth import DEFAULT_PAGES
 
@@ -56,5 +57,5 @@ def main(argv: list[str] | None = None) -> int:
                   f"{server.base_url} (Host: {webobj.sites[0].host} ...)", flush=True)
             await stop.wait()
 
-    asyncio.run(run())
+    aio.run(run())
     return 0
