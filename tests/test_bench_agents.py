@@ -95,7 +95,7 @@ def test_max_turns_fails_an_agent_in_both_anchors(task):
     agent = task.agent()
     graph = build_graph(InstantChatModel(policy=searching), task.tool_map(), 3, parse=parse_instant)
     st = asyncio.run(run_graphs(graph, agent.system_prompt(), ["q"]))[0]
-    assert st["error"].startswith("max_turns") and len(st["turns"]) == 2
+    assert st["error"].startswith("max_turns") and len(st["turns"]) == 3
     sdk_agent = build_agent(InstantModel(searching), agent.system_prompt(), agent.schema, 64)
     r = asyncio.run(run_agents_sdk(sdk_agent, task.tool_map(), ["q"], 3))[0]
     assert r["error"].startswith("max_turns") and len(r["turns"]) == 3

@@ -82,9 +82,9 @@ def per_agent(r: dict, key: str) -> float:
     return r[key] / r["agents"] if r["agents"] else 0.0
 
 
-def print_real(rows: list[dict]) -> None:
+def print_real(rows: list[dict], threads: int) -> None:
     print("\nReal model: the pages task (search -> read -> compute -> answer), same file, "
-          "2 threads, 64 slots")
+          f"{threads} thread(s), 64 slots; turns = model requests")
     print(f"{'contender':<26} {'agents':>6} {'wall s':>7} {'agents/s':>8} {'calls/s':>8} "
           f"{'tok/s':>7} {'turns/ag':>8} {'calls/ag':>8} {'prompt/ag':>9} {'computed/ag':>11} "
           f"{'gen/ag':>6} {'answered':>8} {'correct':>7} {'peak MB':>8} {'server MB':>9}  load")
@@ -166,7 +166,7 @@ def run(args) -> int:
                 r = cell(f"real:{who}:{n}", args)
                 if r:
                     real.append(dict(r, who=who))
-        print_real(real)
+        print_real(real, args.threads)
         results += real
     if "native" not in skip and args.native_agents > 0:
         r = cell(f"native:langgraph:{args.native_agents}", args)

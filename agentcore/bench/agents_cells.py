@@ -93,13 +93,14 @@ def real_agentcore(n: int, threads: int) -> dict:
         c = out["per_turn"].setdefault(str(turn), [0, 0, 0])
         c[0] += 1
         c[1] += r.prompt_tokens
-        c[2] += r.cached_tokens
-    out["requests"] = len(by_turn)
+        c[2] += reused(r)
+    out["requests"] = out["turns"] = len(by_turn)
     out["prompt_tokens"] = sum(r.prompt_tokens for _, r in by_turn)
-    out["cached_tokens"] = sum(r.cached_tokens for _, r in by_turn)
+    out["cached_tokens"] = sum(reused(r) for _, r in by_turn)
     out["completion_tokens"] = sum(r.completion_tokens for _, r in by_turn)
-    out["engine"] = {k: m1[k] - m0.get(k, 0) for k in ("prompt_tokens", "prompt_tokens_reused",
-                                                       "generated_tokens", "decode_calls")}
+    out["session_paths"] = dict(Counter(getattr(r, "session_path", "") for _, r in by_turn))
+    out["engine"] = {k: m1[k] - m0.get(k, 0) for k in m1
+                     if isinstance(m1[k], (int, float)) and not k.endswith(("_per_s", "occupancy"))}
     out["model"] = str(eng.model_path)
     return out
 
@@ -122,6 +123,11 @@ def wait_for_build(limit_s: float = 1800.0) -> None:
             print(f"[bench] waiting for the llama-server build in {root}", file=sys.stderr)
             said = True
         time.sleep(10)
+
+
+def reused(r) -> int:
+    """Prompt tokens a request did not compute: the shared prefix and its session's KV."""
+    return r.cached_tokens + getattr(r, "session_tokens", 0)
 
 
 class Server:

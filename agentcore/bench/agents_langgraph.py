@@ -58,7 +58,7 @@ class InstantChatModel(BaseChatModel):
 
 
 def parse_instant(out: AIMessage) -> tuple[dict | None, dict]:
-    return json.loads(out.content), {}
+    return json.loads(out.content), {"text": out.content}
 
 
 def parse_structured(out: dict) -> tuple[dict | None, dict]:
@@ -67,7 +67,8 @@ def parse_structured(out: dict) -> tuple[dict | None, dict]:
     u = getattr(raw, "usage_metadata", None) or {}
     details = u.get("input_token_details") or {}
     usage = {"prompt_tokens": u.get("input_tokens", 0), "completion_tokens": u.get("output_tokens", 0),
-             "cached_tokens": details.get("cache_read", 0) or 0}
+             "cached_tokens": details.get("cache_read", 0) or 0,
+             "text": getattr(raw, "content", "") or ""}
     parsed = out.get("parsed")
     return (parsed if isinstance(parsed, dict) else None), usage
 
@@ -88,15 +89,17 @@ def build_graph(model, tools: dict[str, Callable], max_turns: int,
             return {"error": f"model: {type(exc).__name__}: {str(exc)[:200]}"}
         if decision is None:
             return {"error": "model: the reply did not parse as a decision"}
+        # the model's own reply text, as agentcore keeps it (the next prompt starts with it)
+        text = usage.pop("text", "") or reply_text(decision)
         turn = {"turn": n, **usage}
         if "answer" in decision:
             return {"answer": decision["answer"], "decision": decision,
-                    "messages": [AIMessage(content=reply_text(decision))], "turns": [turn]}
+                    "messages": [AIMessage(content=text)], "turns": [turn]}
         if decision.get("tool") not in tools:
-            return {"error": f"not a declared tool: {decision!r}"[:200]}
+            return {"error": f"not a declared tool: {decision!r}"[:200], "turns": [turn]}
         if n + 1 >= max_turns:
-            return {"error": f"max_turns: no answer after {max_turns} model turns"}
-        return {"decision": decision, "messages": [AIMessage(content=reply_text(decision))],
+            return {"error": f"max_turns: no answer after {max_turns} model turns", "turns": [turn]}
+        return {"decision": decision, "messages": [AIMessage(content=text)],
                 "turns": [dict(turn, tool=decision["tool"])]}
 
     async def act(state: AgentState) -> dict:
