@@ -39,11 +39,14 @@ class Agent:
 
     ``output_schema`` (a JSON schema) constrains the final answer (default: a string). Each turn
     generates at most ``max_tokens``; ``temperature=0`` (greedy) makes a rerun repeat each reply.
+    ``keep_kv=True`` keeps each agent's KV in the engine between its turns (``submit(session=)``;
+    off by default until the real-model agent test has run with it).
     """
 
     def __init__(self, instructions: str, tools: Iterable[Tool | Callable] = (), *,
                  output_schema: dict | None = None, max_turns: int = 8, max_tokens: int = 64,
-                 temperature: float = 0.0, seed: int | None = None, name: str = "agent"):
+                 temperature: float = 0.0, seed: int | None = None, name: str = "agent",
+                 keep_kv: bool = False):
         if max_turns < 1:
             raise ValueError(f"max_turns={max_turns} must be >= 1")
         self.instructions = instructions
@@ -54,6 +57,7 @@ class Agent:
         self.temperature = temperature
         self.seed = seed
         self.name = name
+        self.keep_kv = keep_kv  # each agent's turns continue one engine session (agentcore.llm.sessions)
         self.schema = turn_schema(self.tools, output_schema)
 
     def system_prompt(self) -> str:

@@ -51,7 +51,8 @@ class AgentSteps:
     def __init__(self, agent: "Agent", cols: Columns, prefix: str, durable: bool, engine=None):
         self.agent = agent
         # An engine with sessions keeps each agent's KV between its turns (agentcore.llm.sessions)
-        self.engine = engine if callable(getattr(engine, "end_session", None)) else None
+        has = callable(getattr(engine, "end_session", None))
+        self.engine = engine if has and getattr(agent, "keep_kv", False) else None
         self.cols = cols
         self.prefix = prefix
         self.durable = durable
