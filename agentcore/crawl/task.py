@@ -184,11 +184,15 @@ class LLMTask:
 def engine_budget(engine, task: LLMTask) -> tuple[Callable[[list], int], int] | tuple[None, None]:
     """(count, budget) for ``engine``: prompt tokens of a chat as the engine will count them,
     and the most it takes with ``task.max_tokens`` left for the answer."""
-    tokenize, render = getattr(engine, "tokenize", None), getattr(engine, "render", None)
+    count = getattr(engine, "count_prompt_tokens", None)  # a remote engine asks its server
+    if count is None:
+        tokenize, render = getattr(engine, "tokenize", None), getattr(engine, "render", None)
+        if tokenize is not None and render is not None:
+            count = lambda msgs: len(tokenize(render(msgs)))  # noqa: E731
     n_ctx = getattr(engine, "n_ctx_per_seq", None)
-    if tokenize is None or render is None or n_ctx is None:
+    if count is None or n_ctx is None:
         return None, None
-    return (lambda msgs: len(tokenize(render(msgs)))), int(n_ctx) - int(task.max_tokens)
+    return count, int(n_ctx) - int(task.max_tokens)
 
 
 def clean(text: str) -> str:
