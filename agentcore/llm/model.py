@@ -112,13 +112,28 @@ class QualityReport:
         return self.ppl_converted / self.ppl_source - 1.0
 
 
+def content_key(path: Path, edge: int = 1 << 20) -> str:
+    """A short key of a model file's content: its size and its first and last MiB.
+
+    Not its path or mtime: the same shipped file in another checkout's venv, or reinstalled,
+    keeps its converted variant (a conversion and its quality check cost ~75 s of CPU here).
+    """
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(edge))
+        f.seek(max(0, size - edge))
+        h.update(f.read(edge))
+    return h.hexdigest()[:12]
+
+
 def fast_variant(source: Path, ftype: str = "q4_0", *, n_threads: int | None = None) -> tuple[Path, QualityReport]:
     """Requantize ``source`` to ``ftype`` once (cached) and report whether its quality holds."""
     if ftype not in FTYPES:
         raise ValueError(f"requantize={ftype!r} is not supported; use one of {sorted(FTYPES)} or None")
     source = Path(source)
-    st = source.stat()
-    key = hashlib.sha256(f"{source.resolve()}|{st.st_size}|{int(st.st_mtime)}".encode()).hexdigest()[:12]
+    key = content_key(source)
     out_dir = cache_dir() / "models"
     out = out_dir / f"{source.stem}.{key}.{ftype}.gguf"
     report_path = out.with_suffix(".quality.json")
