@@ -5,7 +5,6 @@ One engine (64 slots) is shared by the module to keep the suite within a few min
 from __future__ import annotations
 
 import concurrent.futures
-import time
 
 import pytest
 
@@ -13,6 +12,7 @@ from agentcore.llm import workload
 from agentcore.llm.engine import Engine, LLMError, Result
 from agentcore.llm.grammar import validate
 from agentcore.llm.model import ModelCorrupt, ModelNotFound, default_model_path
+from polling import wait_for
 
 SYSTEM = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}
 
@@ -29,14 +29,6 @@ def engine():
 def chat(text: str) -> list[dict]:
     return [SYSTEM, {"role": "user", "content": text}]
 
-
-def wait_for(pred, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_greedy_output_matches_llama_cpp_python(engine):

@@ -20,6 +20,7 @@ from agentcore.llm.grammar import validate
 from agentcore.llm.openai_api import CHAT, Failure, api_root, parse_answer, retry_after_seconds
 from agentcore.llm.remote import RemoteEngine, RemoteResult
 from openai_server import MODEL, OpenAIServer
+from polling import wait_for
 
 SYSTEM = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}
 SCHEMA = {
@@ -38,14 +39,6 @@ FAST = dict(retries=3, backoff=0.02, timeout=120.0)  # the 2 shared cores make a
 def chat(text: str) -> list[dict]:
     return [SYSTEM, {"role": "user", "content": text}]
 
-
-def wait_for(pred, timeout=60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 @pytest.fixture(scope="module")

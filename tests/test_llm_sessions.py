@@ -3,11 +3,11 @@ KV stayed in its slot, was parked in host memory and restored, was dropped, or w
 a turn decodes only what its session does not hold; ended sessions free their memory."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from agentcore.llm.engine import Engine
+from polling import wait_for
 
 SYSTEM = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}
 TOPICS = ["French city", "colour", "fruit", "planet"]
@@ -41,14 +41,6 @@ def converse(engine, session: str | None, turns: int = 3) -> list[list]:
             engine.end_session(f"{session}{i}")
     return out
 
-
-def wait_for(pred, timeout=60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_turns_are_token_identical_with_and_without_session_reuse(engine):

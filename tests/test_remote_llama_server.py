@@ -9,7 +9,6 @@ cancellation, token accounting), plus prompt fitting from the server's own token
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from agentcore.llm import workload
 from agentcore.llm.grammar import validate
 from agentcore.llm.remote import RemoteEngine, RemoteResult
+from polling import wait_for
 
 SYSTEM = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}
 SCHEMA = {
@@ -35,14 +35,6 @@ SLOTS, CTX = 4, 512
 def chat(text: str) -> list[dict]:
     return [SYSTEM, {"role": "user", "content": text}]
 
-
-def wait_for(pred, timeout=60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture(scope="module")
