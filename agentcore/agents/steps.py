@@ -97,6 +97,13 @@ class AgentSteps:
 
     # ---- THINK: one request per agent, routed by its reply ------------------------------------
 
+    def reply_of(self, res) -> str:
+        """The assistant message kept in the conversation: the model's own text when its KV is
+        kept (the next prompt must start with this turn's tokens), else the decision as compact
+        JSON — with the 135M model the raw text (spacing, key order as generated) made the real
+        32-agent tool test answer 0 of 32 where compact JSON answers several."""
+        return raw_reply(res) if self.engine is not None else reply_text(res.value)
+
     def session_of(self, swarm, aid: int) -> tuple:
         return (id(swarm), self.prefix, aid)
 
@@ -130,7 +137,7 @@ class AgentSteps:
         if n + 1 >= self.agent.max_turns:
             return None
         v = res.value
-        return {"turn": n, "reply": raw_reply(res), "tool": v["tool"], "args": v.get("args", {}),
+        return {"turn": n, "reply": self.reply_of(res), "tool": v["tool"], "args": v.get("args", {}),
                 "prompt_tokens": res.prompt_tokens, "completion_tokens": res.completion_tokens}
 
     def call_of(self, swarm, aid: int, turn: dict) -> Call:
@@ -189,7 +196,7 @@ class AgentSteps:
             if errs:
                 batch.fail(j, "answer does not match output_schema: " + "; ".join(errs[:3]))
             self.end(sw, aid)
-            turn = {"turn": len(sw.data[c.turns][aid]), "reply": raw_reply(res),
+            turn = {"turn": len(sw.data[c.turns][aid]), "reply": self.reply_of(res),
                     "answer": value, "prompt_tokens": res.prompt_tokens,
                     "completion_tokens": res.completion_tokens}
             self.record(sw, aid, turn)
