@@ -1,7 +1,6 @@
 """Same input, same rows (issue 11 item 5): the analysis and the crawl job do not depend on the
 order in which pages arrive, how fetches interleave, or a kill -9 and resume in between."""
 import asyncio
-import dataclasses
 import json
 import os
 import random
@@ -12,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from crawl_rows import crawl_rows
 from localweb import warm
 
 from agentcore import analyze
@@ -98,24 +98,12 @@ WEB = dict(n_sites=16, pages_per_site=(5, 9), seed=7, slow_seconds=12.0)
 # its slow page: every run ends the same way on every page
 TIMEOUTS = dict(connect_timeout=4.0, read_timeout=4.0, total_timeout=5.0, max_attempts=2,
                 backoff=0.05, politeness_delay=0.0)
-#: what may differ between two runs of the same input: when things happened and how long they took
-TIMING = {"fetched_at", "elapsed_ms", "finished_at", "at", "created_at"}
-
-
 def rows(db, run_id) -> dict:
     """Every row of the run's pages, keywords, near_dups and sites (and the failures' codes),
     without timing columns, sorted."""
     store = open_store(db)
     try:
-        out = {}
-        for t in (Page, Keyword, NearDup, Site, Failure):
-            got = []
-            for r in store.rows(t, run_id):
-                d = {k: v for k, v in dataclasses.asdict(r).items() if k not in TIMING}
-                if t is Failure:
-                    d.pop("detail")     # a timeout's sentence names how long it waited
-                got.append(tuple(sorted(d.items())))
-            out[t.__name__] = sorted(got)
+        out = crawl_rows(store, run_id, (Page, Keyword, NearDup, Site, Failure))
         out["prompts"] = {host: DEMO_TASK.messages(
             host, [k for k, _ in queries.site_keywords(store, run_id, host, limit=8)],
             [(u, e) for u, e in queries.site_excerpts(store, run_id, host) if e])

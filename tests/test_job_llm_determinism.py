@@ -2,7 +2,6 @@
 the general job with the real model, and a run killed with kill -9 several times (in the crawl
 and while answers are being written) and resumed, give identical rows in every table: pages,
 keywords, near-duplicates, sites, failures and each site's answer, token for token."""
-import dataclasses
 import json
 import signal
 import subprocess
@@ -11,16 +10,15 @@ import time
 from pathlib import Path
 
 import pytest
+from crawl_rows import crawl_rows
 from localweb import warm
 
-from agentcore.crawl.tables import ROW_TYPES, Failure, LLMResult, Page
+from agentcore.crawl.tables import ROW_TYPES, LLMResult, Page
 from agentcore.store import open_store
 from agentcore.web.server import SyntheticWeb, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = dict(n_sites=5, pages_per_site=(2, 3), seed=23, hostile=False)
-#: what may differ between two runs: when things happened and how long they took
-TIMING = {"fetched_at", "elapsed_ms", "finished_at", "at", "created_at"}
 
 pytestmark = [pytest.mark.slow]
 
@@ -95,16 +93,7 @@ def rows(db, run_id) -> dict:
     """Every row of the run in every crawl table, timing columns left out, sorted."""
     store = open_store(db)
     try:
-        out = {}
-        for t in ROW_TYPES:
-            got = []
-            for r in store.rows(t, run_id):
-                d = {k: v for k, v in dataclasses.asdict(r).items() if k not in TIMING}
-                if t is Failure:
-                    d.pop("detail")  # a timeout's sentence names how long it waited
-                got.append(tuple(sorted(d.items())))
-            out[t.__name__] = sorted(got)
-        return out
+        return crawl_rows(store, run_id, ROW_TYPES)
     finally:
         store.close()
 

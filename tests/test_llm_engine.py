@@ -12,9 +12,8 @@ from agentcore.llm import workload
 from agentcore.llm.engine import Engine, LLMError, Result
 from agentcore.llm.grammar import validate
 from agentcore.llm.model import ModelCorrupt, ModelNotFound, default_model_path
+from chat_cases import SCHEMA, chat
 from polling import wait_for
-
-SYSTEM = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +23,6 @@ def engine():
         yield eng
     finally:
         eng.close()
-
-
-def chat(text: str) -> list[dict]:
-    return [SYSTEM, {"role": "user", "content": text}]
-
 
 
 def test_greedy_output_matches_llama_cpp_python(engine):
@@ -60,18 +54,6 @@ def test_thousand_requests_through_64_slots(engine):
     assert m["generated_tokens"] > before["generated_tokens"]
     assert m["generated_tokens_per_s"] > 0 and m["prompt_tokens_per_s"] > 0
     assert 0 < m["slot_occupancy"] <= 1
-
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "topic": {"type": "string", "maxLength": 30},
-        "about_people": {"type": "boolean"},
-        "score": {"type": "integer", "minimum": 0, "maximum": 9},
-    },
-    "required": ["topic", "about_people", "score"],
-    "additionalProperties": False,
-}
 
 
 @pytest.mark.slow

@@ -20,25 +20,10 @@ from agentcore.llm.grammar import validate
 from agentcore.llm.openai_api import CHAT, Failure, api_root, parse_answer, retry_after_seconds
 from agentcore.llm.remote import RemoteEngine, RemoteResult
 from openai_server import MODEL, OpenAIServer
+from chat_cases import SCHEMA, chat
 from polling import wait_for
 
-SYSTEM = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "topic": {"type": "string", "maxLength": 30},
-        "about_people": {"type": "boolean"},
-        "score": {"type": "integer", "minimum": 0, "maximum": 9},
-    },
-    "required": ["topic", "about_people", "score"],
-    "additionalProperties": False,
-}
 FAST = dict(retries=3, backoff=0.02, timeout=120.0)  # the 2 shared cores make answers slow
-
-
-def chat(text: str) -> list[dict]:
-    return [SYSTEM, {"role": "user", "content": text}]
-
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from agentcore.llm.engine import Engine
+from chat_cases import SYSTEM
 from polling import wait_for
 
-SYSTEM = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}
 TOPICS = ["French city", "colour", "fruit", "planet"]
 
 
@@ -40,7 +40,6 @@ def converse(engine, session: str | None, turns: int = 3) -> list[list]:
         for i in range(len(chats)):
             engine.end_session(f"{session}{i}")
     return out
-
 
 
 def test_turns_are_token_identical_with_and_without_session_reuse(engine):

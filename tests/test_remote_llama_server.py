@@ -16,25 +16,10 @@ import pytest
 from agentcore.llm import workload
 from agentcore.llm.grammar import validate
 from agentcore.llm.remote import RemoteEngine, RemoteResult
+from chat_cases import SCHEMA, chat
 from polling import wait_for
 
-SYSTEM = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "topic": {"type": "string", "maxLength": 30},
-        "about_people": {"type": "boolean"},
-        "score": {"type": "integer", "minimum": 0, "maximum": 9},
-    },
-    "required": ["topic", "about_people", "score"],
-    "additionalProperties": False,
-}
 SLOTS, CTX = 4, 512
-
-
-def chat(text: str) -> list[dict]:
-    return [SYSTEM, {"role": "user", "content": text}]
-
 
 
 @pytest.fixture(scope="module")
