@@ -229,7 +229,7 @@ def test_kernels_argument_names_a_twin(impl):
     corpus = analyze.Corpus(kernels=impl)
     want = {"compiled": "agentcore.kernels._textops", "pure": "agentcore.kernels.textops_py"}
     assert corpus.textops.__name__ == want[impl]
-    with pytest.raises(ValueError, match="kernels must be 'compiled', 'pure' or None"):
+    with pytest.raises(ValueError, match="kernels must be 'compiled', 'pure', 'lean' or None"):
         analyze.Corpus(kernels="python")
 
 

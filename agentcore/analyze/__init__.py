@@ -30,7 +30,8 @@ Modules, one step each: ``corpus`` (the incremental Corpus and the one-off funct
 ``tokens`` (texts to token arrays), ``keywords`` (term weights, top keywords),
 ``stopwords`` (function words of many languages),
 ``neardup`` (signatures, LSH index, batch pairs), ``excerpts`` (prompt sentences),
-``inputs`` (argument checks), ``warmup``.
+``inputs`` (argument checks), ``twins`` (which kernels), ``batchsim`` (numpy signatures),
+``warmup``.
 """
 from agentcore.analyze.corpus import Corpus, DocAnalysis, analyze, analyze_many, prompt_sentences
 from agentcore.analyze.neardup import NearDuplicate, near_duplicates

@@ -8,10 +8,10 @@ from typing import Any, Sequence
 
 from agentcore.analyze.excerpts import check_prompt_args, select_sentences
 from agentcore.analyze.inputs import TEXT_TYPES, check_texts, check_threads
+from agentcore.analyze.twins import KERNEL_CHOICES, kernel_modules
 from agentcore.analyze.keywords import top_keywords
 from agentcore.analyze.neardup import NearDupIndex, near_duplicates, signatures
 from agentcore.analyze.tokens import tokenize
-from agentcore.kernels import IMPLS, twin
 from agentcore.kernels.pool import map_threads
 
 __all__ = ["Corpus", "DocAnalysis", "analyze", "analyze_many", "prompt_sentences"]
@@ -72,7 +72,10 @@ class Corpus:
         Default worker threads for :meth:`add_many` (kernels run without the GIL).
     kernels : str or None
         ``"compiled"``, ``"pure"`` (the pure-Python twins) or None: what the environment switch
-        picks (``agentcore.kernels.twin``; compiled unless AGENTCORE_NO_EXTENSIONS=1).
+        picks (``agentcore.kernels.twin``; compiled unless AGENTCORE_NO_EXTENSIONS=1);
+        ``"lean"``: the switch's text kernels with whole-batch numpy signatures instead of
+        Numba's (:mod:`agentcore.analyze.batchsim`: the same bits, ~110 MB less resident memory
+        and no Numba start-up; what the crawl job uses).
 
     Thread-safe: concurrent :meth:`add_many` calls serialise only their short bookkeeping.
     The LSH index keeps ``bands`` dict entries per page, fine for hundreds of thousands of pages;
@@ -90,8 +93,8 @@ class Corpus:
             raise ValueError(f"shingle must be >= 1, got {shingle}")
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-        if kernels is not None and kernels not in IMPLS:
-            raise ValueError(f"kernels must be 'compiled', 'pure' or None, got {kernels!r}")
+        if kernels is not None and kernels not in KERNEL_CHOICES:
+            raise ValueError(f"kernels must be 'compiled', 'pure', 'lean' or None, got {kernels!r}")
         self.kernels = kernels
         self.keywords = keywords
         self.num_perm = num_perm
@@ -121,7 +124,7 @@ class Corpus:
 
     def _kernel_modules(self) -> tuple:
         if self._twins is None:
-            self._twins = (twin("textops", self.kernels), twin("similarity", self.kernels))
+            self._twins = kernel_modules(self.kernels)
         return self._twins
 
     # -- pages ---------------------------------------------------------------------------------

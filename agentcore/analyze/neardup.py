@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentcore.analyze.tokens import Tokens
-from agentcore.kernels import twin
 
 __all__ = ["NearDuplicate", "NearDupIndex", "signatures", "near_duplicates"]
 
@@ -102,11 +101,13 @@ def near_duplicates(minhashes, simhashes=None, *, threshold: float = 0.5, bands:
     LSH banding proposes candidates, then the estimated Jaccard (share of equal slots) must reach
     ``threshold``. With ``simhashes`` (one uint64 per row) each pair also carries its Hamming
     distance. Returns :class:`NearDuplicate` items sorted by ``(i, j)``. ``kernels``: "compiled",
-    "pure" or None (the environment's choice; see ``agentcore.kernels.twin``).
+    "pure", "lean" or None (the environment's choice; see ``agentcore.kernels.twin``).
     """
     import numpy as np
 
-    sim = twin("similarity", kernels)
+    from agentcore.analyze.twins import kernel_modules
+
+    sim = kernel_modules(kernels)[1]
     sigs = np.asarray(minhashes)
     if sigs.ndim != 2 or sigs.dtype != np.uint32:
         raise TypeError("minhashes must be a 2-d uint32 array (stack DocAnalysis.minhash rows), "

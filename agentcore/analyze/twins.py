@@ -1,0 +1,22 @@
+"""Which kernel modules the analysis runs on: a twin by name, the environment's, or "lean"."""
+from __future__ import annotations
+
+from agentcore.kernels import IMPLS, twin
+
+__all__ = ["KERNEL_CHOICES", "kernel_modules"]
+
+#: what ``kernels=`` may name on the analysis API (None: the environment switch)
+KERNEL_CHOICES = IMPLS + ("lean",)
+
+
+def kernel_modules(kernels: str | None) -> tuple:
+    """(textops, similarity) modules for ``kernels``: a twin by name ("compiled", "pure"), the
+    environment switch's (None), or "lean": the switch's textops with the whole-batch numpy
+    signatures of :mod:`agentcore.analyze.batchsim`, which never import Numba."""
+    if kernels == "lean":
+        from agentcore.analyze.batchsim import KERNELS
+
+        return twin("textops", None), KERNELS
+    if kernels is not None and kernels not in IMPLS:
+        raise ValueError(f"kernels must be 'compiled', 'pure', 'lean' or None, got {kernels!r}")
+    return twin("textops", kernels), twin("similarity", kernels)

@@ -1,0 +1,98 @@
+"""The whole-batch numpy signatures (agentcore.analyze.batchsim) give both twins' bits, and a "lean"
+Corpus gives a compiled one's analysis without importing Numba."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agentcore import analyze
+from agentcore.analyze import batchsim
+from agentcore.kernels import similarity_py, textops, twin
+
+SHARED = Path(os.environ.get("AGENTCORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+GROUND_TRUTH = SHARED / "data" / "article-extraction-benchmark" / "ground-truth.json"
+
+
+@pytest.fixture(scope="module")
+def texts():
+    if not GROUND_TRUTH.exists():
+        pytest.fail(f"{GROUND_TRUTH} is missing: the tests need ../shared beside the checkout",
+                    pytrace=False)
+    articles = [v["articleBody"] for v in json.loads(GROUND_TRUTH.read_text()).values()]
+    # empty pages, pages shorter than a shingle, one longer than a chunk of shingles, repeats
+    return (["", "one", "two words", "", "three words here", "a a a a"] + articles[:50]
+            + [" ".join(articles[:12]), articles[3], ""])
+
+
+def tokens_of(texts):
+    ids, offs, *_ = textops.tokenize_batch(texts)
+    ids = np.frombuffer(ids, np.uint64)
+    offs = np.frombuffer(offs, np.int64)
+    uids, counts, _, uoff = similarity_py.doc_counts(ids, offs)
+    return ids, offs, uids, 1.0 + np.log(counts), uoff
+
+
+@pytest.mark.parametrize("num_perm,shingle", [(128, 3), (64, 1), (32, 2), (128, 5)])
+def test_minhash_is_both_twins_bits(impl, texts, num_perm, shingle):
+    ids, offs, *_ = tokens_of(texts)
+    assert ids.size > batchsim.CHUNK  # the chunked path is exercised, pages across chunks too
+    mine = batchsim.minhash(ids, offs, num_perm, shingle, 7)
+    ref = twin("similarity", impl).minhash(ids, offs, num_perm, shingle, 7)
+    assert mine.dtype == ref.dtype == np.uint32 and mine.shape == ref.shape
+    assert np.array_equal(mine, ref)
+    assert (mine[0] == similarity_py.EMPTY).all()
+
+
+def test_simhash_and_band_keys_are_both_twins_bits(impl, texts):
+    ids, offs, uids, weights, uoff = tokens_of(texts)
+    sim = twin("similarity", impl)
+    mine = batchsim.simhash(uids, weights, uoff)
+    assert mine.dtype == np.uint64 and np.array_equal(mine, sim.simhash(uids, weights, uoff))
+    assert mine[0] == 0  # an empty page
+    sigs = sim.minhash(ids, offs, 128, 3, 1)
+    for bands in (32, 16, 128):
+        assert np.array_equal(batchsim.band_keys(sigs, bands), sim.band_keys(sigs, bands))
+
+
+def test_empty_batches_and_bad_arguments():
+    none = np.zeros(0, np.uint64)
+    assert batchsim.minhash(none, [0]).shape == (0, 128)
+    assert batchsim.minhash(none, [0, 0]).tolist() == [[similarity_py.EMPTY] * 128]
+    assert batchsim.simhash(none, np.zeros(0), [0, 0]).tolist() == [0]
+    with pytest.raises(ValueError, match="shingle"):
+        batchsim.minhash(none, [0], shingle=0)
+    with pytest.raises(ValueError, match="one value per uid"):
+        batchsim.simhash(np.ones(2, np.uint64), np.ones(3), [0, 2])
+    with pytest.raises(ValueError, match="bands"):
+        batchsim.band_keys(np.zeros((2, 128), np.uint32), 7)
+    with pytest.raises(ValueError, match="lean"):
+        analyze.Corpus(kernels="numba")
+
+
+def test_lean_corpus_gives_the_compiled_analysis(texts):
+    pages = texts + texts[6:30]  # copies: near-duplicates to find
+    compiled = analyze.Corpus(keywords=8, kernels="compiled")
+    lean = analyze.Corpus(keywords=8, kernels="lean")
+    for a, b in ((0, 30), (30, 60), (60, len(pages))):
+        got = lean.add_many(pages[a:b], keys=range(a, b))
+        want = compiled.add_many(pages[a:b], keys=range(a, b))
+        for g, w in zip(got, want):
+            assert (g.keywords, g.simhash, g.duplicates, g.n_tokens) == \
+                (w.keywords, w.simhash, w.duplicates, w.n_tokens)
+            assert np.array_equal(g.minhash, w.minhash)
+    assert any(d.duplicates for d in got)
+    assert lean.excerpts(pages[:60]) == compiled.excerpts(pages[:60])
+    assert lean.near_duplicates() == compiled.near_duplicates()
+
+
+def test_lean_corpus_never_imports_numba():
+    code = ("import sys; from agentcore.analyze import Corpus; c = Corpus(kernels='lean');"
+            "d = c.add_many(['a page about rivers and boats', 'a page about rivers and boats!']);"
+            "c.excerpts(['One sentence here. Another one there.']); c.near_duplicates();"
+            "assert d[1].duplicates, d; print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
