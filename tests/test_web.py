@@ -131,6 +131,45 @@ def test_render_pages_have_boilerplate_and_links():
     assert "Disallow: /private/" in robots
 
 
+def replies_of(web, rounds: int = 2) -> list:
+    """Every reply of every page (redirect targets, robots.txt, misses too), ``rounds`` times:
+    a flaky page answers 503 first, then its page."""
+    paths = []
+    for p in web.pages():
+        host, path = p.url[7:].split("/", 1)
+        paths.append((host, "/" + path))
+        if p.kind == "redirect":
+            paths.append((host, f"/moved/{p.index}.html"))
+    for s in web.sites:
+        paths += [(s.host, "/robots.txt"), (s.host.upper() + ":80", "/index.html?q=1"),
+                  (s.host, "/articles/999.html")]
+    out = []
+    for _ in range(rounds):
+        for host, path in paths:
+            r = web.respond(host, path)
+            out.append((host, path, r.status, r.body, r.content_type, r.headers, r.delay,
+                        r.stream))
+    return out
+
+
+def test_kept_renders_serve_the_same_bytes_as_rendering_each_request():
+    small = dict(slow_seconds=7, huge_bytes=1 << 20, bomb_bytes=16 << 20)
+    def fresh():  # renders on every request; a new one each time (flaky pages keep state)
+        return SyntheticWeb(24, seed=5, render_budget=0, **small)
+    kept = SyntheticWeb(24, seed=5, **small)
+    for host in kept.hosts:
+        kept.prepare(host)  # what the warm-up does: every page rendered before any request
+    assert kept.rendered_bytes > 0
+    assert {p.kind for p in kept.pages()} == set(KIND_EXPECT)
+    assert replies_of(kept) == replies_of(fresh())
+    # a budget smaller than the web keeps what fits, and the rest is rendered on request
+    part = SyntheticWeb(24, seed=5, render_budget=200_000, **small)
+    for host in part.hosts[:3]:
+        part.prepare(host)
+    assert 0 < part.rendered_bytes <= 200_000
+    assert replies_of(part) == replies_of(fresh())
+
+
 def test_near_duplicate_shares_text_under_other_chrome():
     web = SyntheticWeb(20)
     dup = next(p for p in web.pages() if p.kind == "near_duplicate")

@@ -13,6 +13,9 @@ from agentcore.web.truth import Site
 
 SSRF_TARGET = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
 OFFSITE_TARGET = "http://offsite.example.com/landing?from={host}"
+#: kinds whose reply is built from the page as rendered (``SiteRenderer.page_bytes``)
+RENDERED_KINDS = frozenset({"ok", "robots_disallowed", "near_duplicate", "flaky", "slow",
+                            "redirect", "huge", "huge_chunked", "truncated"})
 
 
 @dataclass(slots=True)
@@ -65,7 +68,7 @@ class HostileReplies:
         """The reply of page j of `site`, a page of `kind`, rendered by `render`."""
         si = site.index
         if kind in ("ok", "robots_disallowed", "near_duplicate"):
-            return Reply(200, render.page(j).encode("utf-8"))
+            return Reply(200, render.page_bytes(j))
         if kind == "http_404":
             return not_found(site.host)
         if kind == "http_500":
@@ -77,9 +80,9 @@ class HostileReplies:
             if first:
                 return Reply(503, b"<html><body>busy, try again</body></html>",
                              headers={"Retry-After": "0"})
-            return Reply(200, render.page(j).encode("utf-8"))
+            return Reply(200, render.page_bytes(j))
         if kind == "slow":
-            return Reply(200, render.page(j).encode("utf-8"), delay=self.slow_seconds)
+            return Reply(200, render.page_bytes(j), delay=self.slow_seconds)
         if kind == "redirect":
             return Reply(301, b"", None, {"Location": f"/moved/{j}.html"})
         if kind == "redirect_loop":
@@ -89,7 +92,7 @@ class HostileReplies:
         if kind == "redirect_ssrf":
             return Reply(302, b"", None, {"Location": SSRF_TARGET})
         if kind in ("huge", "huge_chunked"):
-            unit = render.page(j).encode("utf-8")
+            unit = render.page_bytes(j)
             body = (unit * (self.huge_bytes // len(unit) + 1))[: self.huge_bytes]
             return Reply(200, body, stream=len(body) if kind == "huge_chunked" else 0)
         if kind == "gzip_bomb":
@@ -108,7 +111,7 @@ class HostileReplies:
         if kind == "no_charset":
             return Reply(200, render.page(j, meta_charset=None).encode("utf-8"), "text/html")
         if kind == "truncated":
-            body = render.page(j).encode("utf-8")
+            body = render.page_bytes(j)
             cut = body.rfind(b"<", 0, int(len(body) * 0.6)) + 3  # stop inside a tag
             return Reply(200, body[:cut])
         raise AssertionError(f"unhandled page kind {kind!r}")

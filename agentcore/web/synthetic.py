@@ -6,7 +6,7 @@ import threading
 
 from agentcore.web.corpus import Article, StdlibCorpus
 from agentcore.web.render import SiteRenderer
-from agentcore.web.replies import HostileReplies, Reply, not_found, robots_txt
+from agentcore.web.replies import RENDERED_KINDS, HostileReplies, Reply, not_found, robots_txt
 from agentcore.web.truth import DEFAULT_PAGES, PAGE_PATH, WebTruth
 
 
@@ -32,6 +32,7 @@ class SyntheticWeb(WebTruth):
         bomb_bytes: int = 2 << 30,
         corpus_root: str | None = None,
         latency: float = 0.0,
+        render_budget: int = 256 << 20,
     ):
         super().__init__(n_sites, pages_per_site, seed, hostile)
         self.latency = latency  # added to every answer, to make concurrency observable
@@ -40,6 +41,17 @@ class SyntheticWeb(WebTruth):
         self._renderers: dict[int, SiteRenderer] = {}
         self._ready: set[int] = set()  # sites whose pages, near duplicates included, are built
         self._lock = threading.Lock()
+        # bytes of rendered pages kept for serving again (500 sites: about 34 MiB); past this,
+        # pages are rendered on each request as before
+        self.render_budget = render_budget
+        self.rendered_bytes = 0
+
+    def keep_rendered(self, n: int) -> bool:
+        """Whether a rendered page of ``n`` bytes may be kept (and count it if so)."""
+        if self.rendered_bytes + n > self.render_budget:
+            return False
+        self.rendered_bytes += n  # under the GIL; a race only misjudges the budget by a page
+        return True
 
     @property
     def slow_seconds(self) -> float:
@@ -67,12 +79,18 @@ class SyntheticWeb(WebTruth):
         return site is None or site.index in self._ready
 
     def prepare(self, host: str) -> None:
-        """Read and split a site's text (about 10 ms); the server calls it off its loop."""
+        """Read and split a site's text (about 10 ms) and render its pages (about 2 ms); the
+        server calls it off its loop, for every site during warm-up, so serving a page later
+        costs no rendering."""
         site = self.site_for(host)
         if site is not None:
-            self.renderer(site.index)
+            render = self.renderer(site.index)
             for src in self.dup_sources_of(site.index):
                 self.renderer(src)  # near duplicates render from their source site's text
+            render.home_bytes()
+            for j in range(1, site.n_pages + 1):
+                if self.kind(site.index, j) in RENDERED_KINDS:
+                    render.page_bytes(j)
             self._ready.add(site.index)
 
     def respond(self, host: str, path: str) -> Reply:
@@ -89,7 +107,7 @@ class SyntheticWeb(WebTruth):
                 return Reply(404, b"no robots.txt here\n", "text/plain; charset=utf-8")
             return Reply(200, robots_txt(site).encode(), "text/plain; charset=utf-8")
         if path == "/" or path == "/index.html":
-            return Reply(200, self.renderer(si).home().encode("utf-8"), delay=self.latency)
+            return Reply(200, self.renderer(si).home_bytes(), delay=self.latency)
         m = PAGE_PATH.match(path)
         if not m:
             return not_found(site.host)
@@ -98,7 +116,7 @@ class SyntheticWeb(WebTruth):
             return not_found(site.host)
         kind = self.kind(si, j)
         if folder == "moved" and kind == "redirect" and rest == ".html":
-            return Reply(200, self.renderer(si).page(j).encode("utf-8"))
+            return Reply(200, self.renderer(si).page_bytes(j))
         if folder == "loop" and kind == "redirect_loop":
             nxt = "b" if rest == "/a" else "a"
             return Reply(302, b"", None, {"Location": f"/loop/{j}/{nxt}"})
