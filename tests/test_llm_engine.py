@@ -306,3 +306,22 @@ def test_greedy_json_answers_do_not_depend_on_the_batch(engine):
     assert [r.tokens for r in some] == [r.tokens for r in many[:16]]
     assert [r.tokens for r in alone] == [r.tokens for r in many[:3]]
     assert [r.tokens for r in mixed] == [r.tokens for r in many[:8]]
+
+
+def test_lanes_give_the_same_tokens_as_one_context():
+    # Issue 10 item 3: two contexts of one thread each, sharing the weights, answer token for
+    # token as one context of two threads does (JSON under the demo's schema and free text).
+    from agentcore.demo.config import DEMO_TASK
+
+    reqs = workload.chat_requests(16)
+    got = {}
+    for lanes in (1, 2):
+        with Engine(n_slots=8, n_threads=2, lanes=lanes) as eng:
+            futs = [eng.submit(m, json_schema=DEMO_TASK.schema, max_tokens=48) for m in reqs]
+            futs += [eng.submit(m, max_tokens=16) for m in reqs[:8]]
+            got[lanes] = [f.result(timeout=600) for f in futs]
+            m = eng.metrics()
+        assert eng.lanes == m["lanes"] == lanes and m["threads"] == 2
+        assert m["requests_done"] == 24 and m["slots_total"] == 8
+    assert all(r.completion_tokens > 0 for r in got[2])
+    assert [r.tokens for r in got[1]] == [r.tokens for r in got[2]]

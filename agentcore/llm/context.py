@@ -15,12 +15,15 @@ class LlamaContext:
 
     ``lib`` is the ``llama_cpp`` module; ``model``, ``ctx``, ``vocab`` and ``mem`` are its handles
     (for tools that drive llama.cpp directly, such as :class:`agentcore.llm.grammar.GrammarMatcher`).
+    ``model`` may be a handle loaded already (the engine's lanes share one copy of the weights):
+    the context then leaves freeing it to its owner.
     """
 
     def __init__(self, model_path: str | os.PathLike, *, n_seq: int, n_ctx_per_seq: int, n_batch: int,
-                 n_ubatch: int, n_threads: int, flash_attn: bool, kv_unified: bool):
+                 n_ubatch: int, n_threads: int, flash_attn: bool, kv_unified: bool, model=None):
         ll = self.lib = bindings.load()
-        self.model = bindings.load_model(model_path)
+        self.owns_model = model is None
+        self.model = bindings.load_model(model_path) if model is None else model
         self.vocab = ll.llama_model_get_vocab(self.model)
         self.n_vocab: int = ll.llama_vocab_n_tokens(self.vocab)
 
@@ -37,7 +40,8 @@ class LlamaContext:
         cp.no_perf = True
         self.ctx = ll.llama_init_from_model(self.model, cp)
         if not self.ctx:
-            ll.llama_model_free(self.model)
+            if self.owns_model:
+                ll.llama_model_free(self.model)
             self.model = None
             raise MemoryError(f"llama.cpp could not create a context of {n_seq} x {n_ctx_per_seq} tokens; "
                               "lower n_slots or n_ctx_per_seq")
@@ -110,11 +114,11 @@ class LlamaContext:
         return False
 
     def close(self) -> None:
-        """Free the context and the model (idempotent)."""
+        """Free the context, and the model when this context loaded it (idempotent)."""
         with self._lock:
             if self.ctx:
                 self.lib.llama_free(self.ctx)
                 self.ctx = None
-            if self.model:
+            if self.model and self.owns_model:
                 self.lib.llama_model_free(self.model)
-                self.model = None
+            self.model = None

@@ -55,3 +55,20 @@ class EngineMetrics:
             "queue_length": queue_length,
             "threads": threads,
         }
+
+
+def combine(parts: list[EngineMetrics], submitted: EngineMetrics) -> EngineMetrics:
+    """One view of several lanes' metrics plus the engine's submit-side counts.
+
+    Counts and CPU seconds add up; ``busy_seconds`` is the busiest lane's time inside
+    ``llama_decode`` (lanes decode at the same time, so the rates stay tokens per second of wall).
+    """
+    out = EngineMetrics()
+    for p in parts:
+        out.counts.update(p.counts)
+        out.decode_cpu_seconds += p.decode_cpu_seconds
+        out.occupancy_sum += p.occupancy_sum
+    out.busy_seconds = max((p.busy_seconds for p in parts), default=0.0)
+    with submitted._lock:
+        out._submitted.update(submitted._submitted)
+    return out
