@@ -24,6 +24,7 @@ _EXPORTS = {
     "KIND_EXPECT": "agentcore.web.truth",
     "Page": "agentcore.web.truth",
     "Site": "agentcore.web.truth",
+    "Sites": "agentcore.web.truth",
     "Reply": "agentcore.web.replies",
     "gzip_bomb": "agentcore.web.bomb",
     "SyntheticWeb": "agentcore.web.synthetic",

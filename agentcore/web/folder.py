@@ -8,7 +8,7 @@ import re
 from collections import Counter
 
 from agentcore.web.replies import Reply, not_found
-from agentcore.web.truth import Page, Site, site_host
+from agentcore.web.truth import Page, Site, Sites
 
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -42,7 +42,7 @@ def idna_host(name: str) -> str:
         raise UnicodeError(str(exc)) from None
 
 
-class CorpusWeb:
+class CorpusWeb(Sites):
     """Serve a folder of HTML files as sites: each subfolder is a site served under its own name
     as the host (``www.example.com/`` -> ``http://www.example.com/``), and loose files at the top
     are grouped `group_size` to a site. A subfolder whose name is no host name, and each group of
@@ -70,34 +70,23 @@ class CorpusWeb:
         if not groups:
             raise FileNotFoundError(f"no .html files under {self.root}")
         width = max(4, len(str(len(groups) - 1)))
-        self.sites = []
-        self._files: dict[str, tuple[str, dict[str, str]]] = {}
+        sites = []
+        self._files: dict[str, dict[str, str]] = {}  # host -> {path: file}
         named = Counter(name for _, _, name in groups if name)
         for i, (folder, files, name) in enumerate(groups):
             # a name two folders share (``A.com`` and ``a.com``) belongs to neither
             host = name if name and named[name] == 1 else f"site-{i:0{width}d}.test"
             paths = {"/" + f.replace(os.sep, "/"): os.path.join(folder, f) for f in files}
-            self.sites.append(Site(i, host, len(paths), has_robots=True))
-            self._files[host] = (folder, paths)
-        self._by_host = {s.host: s for s in self.sites}
-
-    @property
-    def n_pages(self) -> int:
-        return sum(s.n_pages for s in self.sites)
-
-    @property
-    def hosts(self) -> list[str]:
-        return [s.host for s in self.sites]
-
-    def home_urls(self) -> list[str]:
-        return [s.home_url for s in self.sites]
+            sites.append(Site(i, host, len(paths), has_robots=True))
+            self._files[host] = paths
+        super().__init__(sites)
 
     def pages(self, include_home: bool = True) -> list[Page]:
         out = []
         for s in self.sites:
             if include_home:
                 out.append(Page(s.home_url, s.index, 0, "home", "ok"))
-            for j, path in enumerate(self._files[s.host][1], 1):
+            for j, path in enumerate(self._files[s.host], 1):
                 out.append(Page(f"http://{s.host}{path}", s.index, j, "ok", "ok"))
         return out
 
@@ -106,20 +95,11 @@ class CorpusWeb:
             self._truth_by_url = {p.url: p for p in self.pages()}
         return self._truth_by_url.get(url)
 
-    def expected_counts(self) -> Counter:
-        return Counter(p.expect for p in self.pages())
-
-    def is_ready(self, host: str) -> bool:
-        return True
-
-    def prepare(self, host: str) -> None:
-        pass
-
     def respond(self, host: str, path: str) -> Reply:
-        entry = self._files.get(site_host(host))
-        if entry is None:
+        site = self.site_for(host)
+        if site is None:
             return Reply(404, b"unknown site\n", "text/plain; charset=utf-8")
-        _, paths = entry
+        paths = self._files[site.host]
         path = path.split("?", 1)[0]
         if path == "/" and "/index.html" in paths:  # a saved site's own home page
             path = "/index.html"

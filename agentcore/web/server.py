@@ -20,7 +20,7 @@ from agentcore.web.bomb import gzip_bomb
 from agentcore.web.folder import CorpusWeb
 from agentcore.web.replies import OFFSITE_TARGET, SSRF_TARGET, Reply
 from agentcore.web.synthetic import SyntheticWeb
-from agentcore.web.truth import DEFAULT_PAGES, HOSTILE_SHARES, KIND_EXPECT, Page, Site
+from agentcore.web.truth import DEFAULT_PAGES, HOSTILE_SHARES, KIND_EXPECT, Page, Site, Sites
 
 __all__ = [
     "LocalWebServer", "ThreadedServer", "ProcessServer", "ServerStats", "serve_in_thread",
@@ -55,7 +55,7 @@ class LocalWebServer:
     ...     server.port, server.host_map()["site-0000.test"]
     """
 
-    def __init__(self, web: SyntheticWeb | CorpusWeb, host: str = "127.0.0.1", port: int = 0,
+    def __init__(self, web: Sites, host: str = "127.0.0.1", port: int = 0,
                  warm: bool = False):
         self.web = web
         self.host = host
@@ -171,7 +171,7 @@ class LocalWebServer:
 class ThreadedServer:
     """A LocalWebServer running on its own event loop in a daemon thread."""
 
-    def __init__(self, web: SyntheticWeb | CorpusWeb, host: str = "127.0.0.1", port: int = 0,
+    def __init__(self, web: Sites, host: str = "127.0.0.1", port: int = 0,
                  warm: bool = False):
         self.server = LocalWebServer(web, host, port, warm=warm)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -244,7 +244,7 @@ class ThreadedServer:
         self.stop()
 
 
-def serve_in_thread(web: SyntheticWeb | CorpusWeb | None = None, *, warm: bool = False,
+def serve_in_thread(web: Sites | None = None, *, warm: bool = False,
                     **web_kwargs) -> ThreadedServer:
     """Start serving `web` (or SyntheticWeb(**web_kwargs)) in a background thread.
 

@@ -6,6 +6,10 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentcore.web.replies import Reply
 
 # Each page kind and what a correct crawler ends with when it fetches it: "ok" (a clean page to
 # extract) or the machine reason of the recorded failure (see agentcore.crawl.fetch). The reasons
@@ -110,7 +114,54 @@ def site_host(host: str) -> str:
     return host.split(":", 1)[0].lower()
 
 
-class WebTruth:
+class Sites:
+    """A web's sites by host name, and what a server and a crawl's checks ask of every web.
+
+    A web (``WebTruth`` and its ``SyntheticWeb``, ``CorpusWeb``) gives ``sites`` and
+    :meth:`pages` (the ground truth of every page); the rest follows from them here.
+    ``respond(host, path)`` is the web's own; ``is_ready``/``prepare`` let the server read a
+    site off its event loop (nothing to read by default).
+    """
+
+    def __init__(self, sites: list[Site]):
+        self.sites = sites
+        self._by_host = {s.host: s for s in sites}
+
+    @property
+    def n_pages(self) -> int:
+        """Content pages, not counting home pages."""
+        return sum(s.n_pages for s in self.sites)
+
+    @property
+    def hosts(self) -> list[str]:
+        return [s.host for s in self.sites]
+
+    def home_urls(self) -> list[str]:
+        return [s.home_url for s in self.sites]
+
+    def site_for(self, host: str) -> Site | None:
+        """The site a Host header names (port and case ignored), or None."""
+        return self._by_host.get(site_host(host))
+
+    def pages(self, include_home: bool = True) -> list[Page]:
+        raise NotImplementedError
+
+    def respond(self, host: str, path: str) -> "Reply":
+        """The reply for one request, by Host header and path."""
+        raise NotImplementedError
+
+    def expected_counts(self) -> Counter:
+        """How many pages should end with each outcome ("ok" or a reason), home pages included."""
+        return Counter(p.expect for p in self.pages())
+
+    def is_ready(self, host: str) -> bool:
+        return True
+
+    def prepare(self, host: str) -> None:
+        pass
+
+
+class WebTruth(Sites):
     """The sites of a synthetic web and each page's kind, decided from a seed without any text.
 
     Building it costs about 0.2 s for 500 sites, so a process that needs the ground truth of a
@@ -136,11 +187,10 @@ class WebTruth:
             elif sum(counts) > target and counts[i] > lo:
                 counts[i] -= 1
         width = max(4, len(str(n_sites - 1)))
-        self.sites = [
+        super().__init__([
             Site(i, f"site-{i:0{width}d}.test", counts[i], has_robots=(i % 10 != 9))
             for i in range(n_sites)
-        ]
-        self._by_host = {s.host: s for s in self.sites}
+        ])
         self._kinds, self._dup_source = self._assign_kinds(seed, hostile)
 
     def _assign_kinds(self, seed: int, hostile: bool):
@@ -179,22 +229,6 @@ class WebTruth:
                 else:  # a one-site web has nothing to copy across sites
                     kinds[si][j] = "ok"
         return kinds, dup_source
-
-    @property
-    def n_pages(self) -> int:
-        """Content pages, not counting home pages."""
-        return sum(s.n_pages for s in self.sites)
-
-    @property
-    def hosts(self) -> list[str]:
-        return [s.host for s in self.sites]
-
-    def home_urls(self) -> list[str]:
-        return [s.home_url for s in self.sites]
-
-    def site_for(self, host: str) -> Site | None:
-        """The site a Host header names (port and case ignored), or None."""
-        return self._by_host.get(site_host(host))
 
     def kind(self, site: int, j: int) -> str:
         """The kind of page j of a site (0 is the home page)."""
@@ -247,7 +281,3 @@ class WebTruth:
         if self.page_url(site.index, j) != f"http://{site.host}{path}":
             return None
         return self.page(site.index, j)
-
-    def expected_counts(self) -> Counter:
-        """How many pages should end with each outcome ("ok" or a reason), home pages included."""
-        return Counter(p.expect for p in self.pages())
