@@ -123,6 +123,15 @@ def test_prompts_are_fitted_by_trimming_the_page_text_only():
     assert "<|" not in msgs[1]["content"]
 
 
+def test_the_host_line_can_be_left_out_of_the_prompt():
+    job = parse_job("[prompt]\nhost = false\nkeywords = 2")
+    msgs = job.task.messages("site-0042.test", ["alpha", "beta", "gamma"], [("u", "Some text.")])
+    assert msgs[1]["content"] == "Keywords: alpha, beta\nText: Some text."
+    assert parse_job("").task.messages("a.test", [], [("u", "x")])[1]["content"].startswith("Site: a.test\n")
+    with pytest.raises(JobFileError, match="host must be bool"):
+        parse_job("[prompt]\nhost = 1")
+
+
 def test_failure_reasons_become_short_codes():
     assert failure_code("http_404") == ("http_404", "")
     why = ("prompt too long: prompt tokens + max_tokens exceed the 512-token context of a "

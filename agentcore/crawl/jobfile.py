@@ -21,6 +21,7 @@ override the file (``agentcore job --help``). The whole format::
     keywords = 6            # the site's top keywords shown
     text_chars = 1200       # characters of page text at most; then trimmed to the token budget
     excerpt_chars = 280     # characters of each page's best sentences kept as its excerpt
+    host = true             # name the site's host in the prompt ("Site: docs.example.org")
 
     [crawl]
     max_pages = 32          # pages fetched per site (links of its home page)
@@ -122,12 +123,13 @@ class JobFile:
 
 
 TASK_FIELDS = ("instructions", "max_tokens", "keywords", "pages", "text_chars", "excerpt_chars",
-               "seed")
+               "seed", "host")
 #: section -> {key: type}; a key of another type, or one not listed, is a JobFileError
 KEYS: dict[str, dict[str, tuple]] = {
     "analysis": {"instructions": (str,), "categories": (list, bool), "schema": (dict, str),
                  "schema_file": (str,), "model": (str,), "max_tokens": (int,), "seed": (int,)},
-    "prompt": {"pages": (int,), "keywords": (int,), "text_chars": (int,), "excerpt_chars": (int,)},
+    "prompt": {"pages": (int,), "keywords": (int,), "text_chars": (int,), "excerpt_chars": (int,),
+               "host": (bool,)},
     "crawl": {"max_pages": (int,), "follow": (list, str), "max_url_bytes": (int,),
               "concurrency": (int,), "per_host": (int,), "delay": (float, int),
               "timeout": (float, int), "robots": (bool,)},

@@ -2,6 +2,7 @@
 display and a summary."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 DEFAULT_DB = "agentcore-demo.db"
@@ -63,6 +64,8 @@ def add_job_arguments(p) -> None:
     a.add_argument("--prompt-pages", type=int, help="pages whose excerpts feed the prompt")
     a.add_argument("--keywords", type=int, help="keywords shown in the prompt")
     a.add_argument("--text-chars", type=int, help="characters of page text at most")
+    a.add_argument("--host", action=argparse.BooleanOptionalAction, default=None,
+                   help="name the site's host in the prompt (--no-host leaves it out)")
     c = p.add_argument_group("crawl (override the job file)")
     c.add_argument("--pages", type=int, help="pages fetched per site at most")
     c.add_argument("--follow", action="append", metavar="RULE",
@@ -91,7 +94,7 @@ def add_job_arguments(p) -> None:
 #: flag -> (section, key) of the job file it overrides
 FLAG_KEYS = {"instructions": ("analysis", "instructions"), "max_tokens": ("analysis", "max_tokens"),
              "prompt_pages": ("prompt", "pages"), "keywords": ("prompt", "keywords"),
-             "text_chars": ("prompt", "text_chars"), "pages": ("crawl", "max_pages"),
+             "text_chars": ("prompt", "text_chars"), "host": ("prompt", "host"), "pages": ("crawl", "max_pages"),
              "follow": ("crawl", "follow"), "max_url_bytes": ("crawl", "max_url_bytes"),
              "concurrency": ("crawl", "concurrency"), "per_host": ("crawl", "per_host"),
              "delay": ("crawl", "delay"), "timeout": ("crawl", "timeout"),
