@@ -11,6 +11,7 @@ from agentcore import AgentSpec, State, Swarm, batch_action
 from agentcore.agents import Agent, AgentRun, Tool, TurnRow, run_agents, tool
 from agentcore.agents.fake import InstantModel
 from agentcore.agents.memory import reply_text
+from agentcore.llm.grammar import validate
 from agentcore.store import open_store
 
 POP = {"Paris": 2148000, "Lyon": 513000}
@@ -255,5 +256,36 @@ def test_agents_continue_one_session_each_and_end_it():
         assert len(turns) == 2 and turns[1][:len(turns[0])] == turns[0]
     assert sorted(model.ended, key=str) == sorted(model.sessions, key=str)  # ended on the answer
     assert loop.ended == list(loop.sessions)  # and on the turn budget
-    # the model's own reply text is what the conversation keeps (here without spaces)
-    assert runs[0].turns[-1]["reply"] == '{"answer":"raw"}'
+    # the conversation keeps the decision as compact JSON, not the model's text (here without
+    # spaces): the session holds the last prompt's KV, so the raw text would buy nothing
+    assert runs[0].turns[-1]["reply"] == reply_text({"answer": "raw"}) != '{"answer":"raw"}'
+
+
+class SchemaModel(InstantModel):
+    """An instant model recording the JSON schema of each request."""
+
+    def __init__(self, policy):
+        super().__init__(policy)
+        self.schemas: list = []
+
+    def submit(self, messages=None, json_schema=None, **kwargs):
+        self.schemas.append(json_schema)
+        return super().submit(messages, **kwargs)
+
+
+def test_tool_choice_required_forces_a_call_on_the_first_turn_only():
+    agent = Agent("Answer.", [add, lookup], max_turns=3, tool_choice="required")
+    model = SchemaModel(script({"tool": "add", "args": {"a": 1, "b": 2}},
+                               lambda m: {"answer": last_observation(m)}))
+    runs = run_agents(agent, ["x", "y"], engine=model)
+    assert [r.state for r in runs] == ["DONE", "DONE"] and runs[0].answer == "result: 3"
+    assert model.schemas == [agent.first_schema] * 2 + [agent.schema] * 2
+    call = {"tool": "add", "args": {"a": 1, "b": 2}}
+    assert validate(call, agent.first_schema) == [] == validate(call, agent.schema)
+    assert validate({"answer": "3"}, agent.first_schema) and not validate({"answer": "3"}, agent.schema)
+    assert Agent("Answer.", [add]).first_schema is None  # "auto": every turn the same schema
+    for bad in ({"tool_choice": "any"}, {"tool_choice": "required", "max_turns": 1}):
+        with pytest.raises(ValueError, match="tool_choice"):
+            Agent("Answer.", [add], **bad)
+    with pytest.raises(ValueError, match="at least one tool"):
+        Agent("Answer.", [], tool_choice="required")

@@ -41,14 +41,19 @@ class Agent:
     generates at most ``max_tokens``; ``temperature=0`` (greedy) makes a rerun repeat each reply.
     ``keep_kv=True`` keeps each agent's KV in the engine between its turns (``submit(session=)``;
     off by default until the real-model agent test has run with it).
+    ``tool_choice="required"`` makes the first turn call a tool (its grammar admits only calls);
+    later turns may answer, as the OpenAI Agents SDK's ``tool_choice="required"`` with
+    ``reset_tool_choice``.
     """
 
     def __init__(self, instructions: str, tools: Iterable[Tool | Callable] = (), *,
                  output_schema: dict | None = None, max_turns: int = 8, max_tokens: int = 64,
                  temperature: float = 0.0, seed: int | None = None, name: str = "agent",
-                 keep_kv: bool = False):
+                 keep_kv: bool = False, tool_choice: str = "auto"):
         if max_turns < 1:
             raise ValueError(f"max_turns={max_turns} must be >= 1")
+        if tool_choice not in ("auto", "required"):
+            raise ValueError(f"tool_choice={tool_choice!r}: use 'auto' or 'required'")
         self.instructions = instructions
         self.tools = as_tools(tools)
         self.output_schema = output_schema
@@ -59,6 +64,16 @@ class Agent:
         self.name = name
         self.keep_kv = keep_kv  # each agent's turns continue one engine session (agentcore.llm.sessions)
         self.schema = turn_schema(self.tools, output_schema)
+        # the first turn's schema when it differs from every other turn's (None: it does not)
+        self.first_schema = None
+        if tool_choice == "required":
+            if not self.tools:
+                raise ValueError("tool_choice='required' needs at least one tool")
+            if max_turns < 2:
+                raise ValueError("tool_choice='required' needs max_turns >= 2: the turn after "
+                                 "the forced call is the first that may answer")
+            self.first_schema = turn_schema(self.tools, None, answer=False)
+        self.tool_choice = tool_choice
 
     def system_prompt(self) -> str:
         """Instructions, the tool list and the reply format: short, since every agent's
@@ -111,7 +126,7 @@ class Agent:
                   outcomes={ANSWERED: on_done}),
             State(p + "THINK", think, on_ok=p + "ANSWER", on_error=on_fail,
                   outcomes={f"call_{t.name}": f"{p}TOOL_{t.name.upper()}" for t in self.tools},
-                  reads=[cols.messages], writes=[cols.reply]),
+                  reads=[cols.messages, cols.turns], writes=[cols.reply]),
             *[State(f"{p}TOOL_{t.name.upper()}", steps.tool_action(t), on_ok=after_tool,
                     on_error=on_fail) for t in self.tools],
             State(p + "ANSWER", steps.answer_action(),

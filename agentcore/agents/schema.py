@@ -129,9 +129,10 @@ def answer_schema(output_schema: dict | None) -> dict:
             "required": ["answer"], "additionalProperties": False}
 
 
-def turn_schema(tools, output_schema: dict | None) -> dict:
-    """One model turn: a call of exactly one of ``tools`` or the final answer."""
-    alts = [call_schema(t.name, t.parameters) for t in tools] + [answer_schema(output_schema)]
+def turn_schema(tools, output_schema: dict | None, answer: bool = True) -> dict:
+    """One model turn: a call of exactly one of ``tools`` or (with ``answer``) the final answer."""
+    alts = [call_schema(t.name, t.parameters) for t in tools]
+    alts += [answer_schema(output_schema)] if answer else []
     return alts[0] if len(alts) == 1 else {"anyOf": alts}
 
 

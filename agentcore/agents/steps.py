@@ -39,12 +39,6 @@ class Columns:
         return cls(input, key, f"{p}messages", f"{p}turns", f"{p}reply", f"{p}answer")
 
 
-def raw_reply(result) -> str:
-    """The assistant message of a reply: the model's own text, so that the next turn's prompt
-    starts with exactly the tokens of this one (an engine without text gets the compact JSON)."""
-    return result.text or reply_text(result.value)
-
-
 class AgentSteps:
     """The actions of one agent's states, bound to its tools, prompt and columns."""
 
@@ -98,17 +92,21 @@ class AgentSteps:
     # ---- THINK: one request per agent, routed by its reply ------------------------------------
 
     def reply_of(self, res) -> str:
-        """The assistant message kept in the conversation: the model's own text when its KV is
-        kept (the next prompt must start with this turn's tokens), else the decision as compact
-        JSON — with the 135M model the raw text (spacing, key order as generated) made the real
-        32-agent tool test answer 0 of 32 where compact JSON answers several."""
-        return raw_reply(res) if self.engine is not None else reply_text(res.value)
+        """The assistant message kept in the conversation: the decision as compact JSON, with or
+        without the session. A session keeps the KV of its last *prompt* (the engine recomputes
+        the reply, see agentcore.llm.sessions), and this turn's prompt is a prefix of the next
+        whatever the reply's text, so the raw text would buy nothing; and with the 135M model the
+        raw text (spacing, key order as generated) made the real 32-agent tool test answer 0 of
+        32 where compact JSON answers several."""
+        return reply_text(res.value)
 
     def session_of(self, swarm, aid: int) -> tuple:
         return (id(swarm), self.prefix, aid)
 
     def build(self, swarm, aid: int) -> dict:
         req = {"messages": swarm.data[self.cols.messages][aid]}
+        if self.agent.first_schema is not None and not swarm.data[self.cols.turns][aid]:
+            req["json_schema"] = self.agent.first_schema  # tool_choice="required"
         if self.engine is not None:
             req["session"] = self.session_of(swarm, aid)
         return req
