@@ -96,3 +96,32 @@ def test_lean_corpus_never_imports_numba():
             "assert d[1].duplicates, d; print('numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_index_finds_every_bucket_pair_in_any_batching(texts):
+    from agentcore.analyze.neardup import NearDupIndex
+
+    pages = texts[:40] + texts[6:30] + [texts[8]] * 5   # copies across and inside batches
+    corpus = analyze.Corpus(kernels="lean")
+    sim = corpus.similarity
+    ids, offs, uids, weights, uoff = tokens_of(pages)
+    sigs = sim.minhash(ids, offs, 128, 3, 1)
+    bkeys = sim.band_keys(sigs, 32)
+    hashes = sim.simhash(uids, weights, uoff)
+    n_tok = np.diff(offs)
+    # the reference: every pair of non-empty pages sharing a bucket, with Jaccard >= 0.5
+    share = (bkeys[:, None, :] == bkeys[None, :, :]).any(axis=2)
+    jac = (sigs[:, None, :] == sigs[None, :, :]).sum(axis=2) / 128
+    want = {(i, j, float(jac[i, j])) for j in range(len(pages)) for i in range(j)
+            if share[i, j] and jac[i, j] >= 0.5 and n_tok[i] and n_tok[j]}
+    assert len(want) > 30
+    for step in (1, 7, len(pages)):
+        index, got = NearDupIndex(128, 0.5), set()
+        for a in range(0, len(pages), step):
+            b = min(a + step, len(pages))
+            found = index.add(a, sigs[a:b], hashes[a:b], bkeys[a:b], n_tok[a:b], list(range(b)))
+            for t, pairs in enumerate(found):
+                assert [i for i, _ in pairs] == sorted(i for i, _ in pairs)
+                got |= {(i, a + t, x) for i, x in pairs}
+        assert got == want
+        assert np.array_equal(index.sigs, sigs) and np.array_equal(index.simhash, hashes)

@@ -205,7 +205,7 @@ class Corpus:
         """Every near-duplicate pair among the pages added so far (batch LSH over all of them)."""
         if self.n_docs == 0:
             return []
-        return near_duplicates(self.index.sigs[:self.n_docs], self.index.simhash[:self.n_docs],
+        return near_duplicates(self.index.sigs, self.index.simhash,
                                threshold=self.threshold if threshold is None else threshold,
                                bands=self.bands, max_bucket=self.max_bucket, kernels=self.kernels)
 

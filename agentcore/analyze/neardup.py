@@ -37,61 +37,138 @@ class NearDupIndex:
     pair is found, by whichever of its pages comes second, in any order of arrival. The price:
     n copies of one page make n²/2 pairs (2,000 copies: 2 million pairs in about 5 s).
 
-    Not thread-safe: the owner (a Corpus) calls :meth:`add` under its lock. It keeps ``bands``
-    dict entries per page, fine for hundreds of thousands of pages.
+    Columns, not per-page objects: signatures in fixed blocks of rows (no doubling copy), the
+    (band key, page) entries in a few sorted runs merged as they grow (16 bytes an entry; a dict
+    of Python ints took ~60), each batch matched against them with ``searchsorted``.
+
+    Not thread-safe: the owner (a Corpus) calls :meth:`add` under its lock.
     """
+
+    BLOCK = 4096    # signature rows per block
+    PAIRS = 8192    # candidate pairs compared per step (bounds the gathered rows)
 
     def __init__(self, num_perm: int, threshold: float):
         self.num_perm = num_perm
         self.threshold = threshold
-        self.sigs = None        # uint32 (capacity, num_perm); rows [0, pages) are filled
-        self.simhash = None     # uint64 (capacity,)
-        self._buckets: dict = {}
+        self.n = 0
+        self._sigs: list = []   # uint32 (BLOCK, num_perm) blocks; rows [0, n) are filled
+        self._hash: list = []   # uint64 (BLOCK,) blocks of SimHashes
+        self._runs: list = []   # [(band keys uint64, pages int64)], each sorted by key
 
-    def add(self, base: int, sigs, hashes, bkeys, n_tokens, keys: list) -> list:
-        """Store the signatures of pages ``base, base + 1, ...`` and return, per page, its
-        earlier near-duplicates as ``[(keys[i], estimated Jaccard)]`` (empty pages never match)."""
+    @property
+    def sigs(self):
+        """Every page's MinHash signature so far, uint32 ``(n, num_perm)`` (a copy)."""
+        import numpy as np
+
+        if not self._sigs:
+            return np.zeros((0, self.num_perm), np.uint32)
+        return np.concatenate(self._sigs)[:self.n]
+
+    @property
+    def simhash(self):
+        """Every page's SimHash so far, uint64 ``(n,)`` (a copy)."""
+        import numpy as np
+
+        return np.concatenate(self._hash)[:self.n] if self._hash else np.zeros(0, np.uint64)
+
+    def _put(self, base: int, sigs, hashes) -> None:
         import numpy as np
 
         n = base + sigs.shape[0]
-        if self.sigs is None or self.sigs.shape[0] < n:
-            cap = max(n, 2 * (0 if self.sigs is None else self.sigs.shape[0]), 64)
-            grown = np.empty((cap, self.num_perm), np.uint32)
-            grown_h = np.empty(cap, np.uint64)
-            if self.sigs is not None:
-                grown[:base] = self.sigs[:base]
-                grown_h[:base] = self.simhash[:base]
-            self.sigs, self.simhash = grown, grown_h
-        self.sigs[base:n] = sigs
-        self.simhash[base:n] = hashes
-        out = []
-        # One dict for all bands (band keys are seeded per band, so they do not collide); a
-        # bucket is a bare doc index until a second page lands in it: most never get one.
-        buckets = self._buckets
-        setdefault = buckets.setdefault
-        has_tokens = (n_tokens > 0).tolist()
-        for t, row in enumerate(bkeys.tolist()):
-            found = []
-            if has_tokens[t]:
-                doc = base + t
-                cands = set()
-                for key in row:
-                    bucket = setdefault(key, doc)
-                    if bucket is doc:       # a new bucket (setdefault hands back our object)
-                        continue
-                    if type(bucket) is int:
-                        cands.add(bucket)
-                        buckets[key] = [bucket, doc]
-                    else:
-                        cands.update(bucket)
-                        bucket.append(doc)
-                if cands:
-                    cand = np.fromiter(sorted(cands), np.int64, len(cands))
-                    jac = (self.sigs[cand] == sigs[t]).sum(axis=1) / self.num_perm
-                    found = [(keys[i], float(j)) for i, j in zip(cand.tolist(), jac.tolist())
-                             if j >= self.threshold]
-            out.append(found)
+        while len(self._sigs) * self.BLOCK < n:
+            self._sigs.append(np.empty((self.BLOCK, self.num_perm), np.uint32))
+            self._hash.append(np.empty(self.BLOCK, np.uint64))
+        at = base
+        while at < n:
+            blk, row = divmod(at, self.BLOCK)
+            take = min(self.BLOCK - row, n - at)
+            self._sigs[blk][row:row + take] = sigs[at - base:at - base + take]
+            self._hash[blk][row:row + take] = hashes[at - base:at - base + take]
+            at += take
+        self.n = max(self.n, n)
+
+    def _rows(self, idx):
+        import numpy as np
+
+        out = np.empty((idx.size, self.num_perm), np.uint32)
+        blk = idx // self.BLOCK
+        for b in np.unique(blk).tolist():
+            m = blk == b
+            out[m] = self._sigs[b][idx[m] - b * self.BLOCK]
         return out
+
+    def add(self, base: int, sigs, hashes, bkeys, n_tokens, keys: list) -> list:
+        """Store the signatures of pages ``base, base + 1, ...`` and return, per page, its
+        earlier near-duplicates as ``[(keys[i], estimated Jaccard)]`` in page order (empty
+        pages never match)."""
+        import numpy as np
+
+        self._put(base, sigs, hashes)
+        out: list = [[] for _ in range(sigs.shape[0])]
+        valid = np.flatnonzero(np.asarray(n_tokens) > 0)
+        if not valid.size:
+            return out
+        bands = bkeys.shape[1]
+        nk = np.ascontiguousarray(bkeys[valid]).ravel()
+        nd = np.repeat(base + valid.astype(np.int64), bands)
+        order = np.lexsort((nd, nk))       # by bucket: sorted needles search fast
+        sk, sd = nk[order], nd[order]
+        pa, pb = [], []
+        for rk, rd in self._runs:          # earlier batches
+            lo = np.searchsorted(rk, sk, "left")
+            cnt = np.searchsorted(rk, sk, "right") - lo
+            sel = np.flatnonzero(cnt)
+            if sel.size:
+                pa.append(rd[expand(lo[sel], cnt[sel])])
+                pb.append(np.repeat(sd[sel], cnt[sel]))
+        pos = np.arange(sk.size)           # this batch: earlier pages of the same bucket
+        head = np.ones(sk.size, bool)
+        head[1:] = sk[1:] != sk[:-1]
+        gstart = np.maximum.accumulate(np.where(head, pos, 0))
+        cnt = pos - gstart
+        sel = np.flatnonzero(cnt)
+        if sel.size:
+            pa.append(sd[expand(gstart[sel], cnt[sel])])
+            pb.append(np.repeat(sd[sel], cnt[sel]))
+        self._insert(sk, sd)
+        if not pa:
+            return out
+        a, b = np.concatenate(pa), np.concatenate(pb)
+        n = np.int64(self.n)
+        code = np.unique(b[a != b] * n + a[a != b])   # each pair once, by later page, then earlier
+        for c in range(0, code.size, self.PAIRS):
+            part = code[c:c + self.PAIRS]
+            pa_, pb_ = part % n, part // n
+            jac = (self._rows(pa_) == self._rows(pb_)).sum(axis=1) / self.num_perm
+            keep = jac >= self.threshold
+            for i, j, x in zip(pa_[keep].tolist(), pb_[keep].tolist(), jac[keep].tolist()):
+                out[j - base].append((keys[i], x))
+        return out
+
+    def _insert(self, keys, pages) -> None:
+        import numpy as np
+
+        runs = self._runs
+        runs.append((keys, pages))
+        # merge while the newest run is at least half its elder: O(log n) runs, n log n work
+        while len(runs) > 1 and 2 * runs[-1][0].size >= runs[-2][0].size:
+            (k1, d1), (k2, d2) = runs[-2], runs.pop()
+            # a linear merge (no argsort copies): each newer entry goes after its equals
+            at = np.searchsorted(k1, k2, "right") + np.arange(k2.size)
+            older = np.ones(k1.size + k2.size, bool)
+            older[at] = False
+            k = np.empty(older.size, k1.dtype)
+            d = np.empty(older.size, d1.dtype)
+            k[at], d[at] = k2, d2
+            k[older], d[older] = k1, d1
+            runs[-1] = (k, d)
+
+def expand(starts, counts):
+    """Indexes ``starts[i], starts[i] + 1, ... starts[i] + counts[i] - 1`` for every i, flat."""
+    import numpy as np
+
+    ends = np.cumsum(counts)
+    return np.repeat(starts - (ends - counts), counts) + np.arange(int(ends[-1]) if ends.size else 0)
 
 
 def near_duplicates(minhashes, simhashes=None, *, threshold: float = 0.5, bands: int = 32,
