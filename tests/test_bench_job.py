@@ -53,3 +53,47 @@ def test_the_plain_pipeline_schema_keeps_every_field_without_length_bounds():
     assert plain["properties"]["category"]["enum"] == schema["properties"]["category"]["enum"]
     assert not any("maxLength" in p for p in plain["properties"].values())
     assert json.dumps(schema).count("maxLength") == 2  # the job's own schema is untouched
+
+
+def test_both_sides_count_their_work_by_the_same_rules_and_say_why_they_differ():
+    from agentcore.bench.job_work import (Work, differences, fed_urls, prompt_host,
+                                          table_figures)
+    from agentcore.crawl.jobfile import parse_job
+
+    task = parse_job("").task
+    home, p1, p2 = "http://a.org/", "http://a.org/p1.html", "http://a.org/p2.html"
+    chat = task.messages("a.org", ["kw"], [(p1, "one two three")])
+    assert prompt_host(chat) == "a.org"
+    assert fed_urls(task, [(p2, "short"), (p1, "longer text"), (home, "")]) == [p1, p2]
+    ours = Work(fetched={home, p1, p2}, text={p1: 300}, page_failures={p2: "empty_text"},
+                prompts={"a.org": chat}, fed={"a.org": [p1]}, prompt_tokens=150,
+                computed_tokens=60, generated_tokens=20, answers={"a.org": {}}, reuse="prefix")
+    f = table_figures(ours)
+    assert (f["pages fetched"], f["pages with text"], f["pages without text"]) == \
+        (3, 1, {"empty_text": 1})
+    assert (f["prompt tokens"], f["computed"], f["reused"], f["generated tokens"]) == \
+        (150, 60, 90, 20)
+    assert differences(ours, ours, "a", "b") == []  # equal work: nothing to explain
+    theirs = Work(fetched={home, p1, p2}, text={p1: 280, p2: 50}, prompts={"a.org": chat[:1]},
+                  fed={"a.org": [p1, p2]}, prompt_tokens=170, computed_tokens=170,
+                  generated_tokens=20, answers={}, failures={"answer_too_long": 1},
+                  reuse="previous prompt")
+    why = "\n".join(differences(ours, theirs, "agentcore", "plain"))
+    assert "1 have text only for plain; agentcore has empty_text 1" in why
+    assert "identical for 0 of 1 sites" in why and "0 of them built from the same pages" in why
+    assert "reused by agentcore: 90 (prefix)" in why and "reused by plain: 0" in why
+    assert "answer_too_long 0 vs 1" in why
+    assert "generated tokens" not in why  # the same count is no difference
+    theirs.fed = {"a.org": [p1]}
+    ours.fed = {"a.org": [p1]}
+    assert "1 of them built from the same pages;" in "\n".join(
+        differences(ours, theirs, "agentcore", "plain"))
+
+
+def test_the_plain_side_finds_no_text_on_a_page_of_links_only():
+    from agentcore.bench.job import link_only
+
+    index = b'<ul><li><a href="/p.html">/p.html</a></li><li><a href="/q">Q <b>page</b></a></ul>'
+    assert link_only("/p.html\nQ page", index)
+    assert not link_only("/p.html and some words of its own", index)
+    assert link_only("", b"<p>x</p>")

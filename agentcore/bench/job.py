@@ -41,6 +41,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+from .job_work import Work, differences, fed_urls, prompt_host, table_figures
+
 #: bump when the folder's layout or the host rules change: the cache is rebuilt
 CORPUS_VERSION = 2
 QUICK_SITES = 30
@@ -189,12 +191,15 @@ def subset(root: Path, manifest: dict, n: int, cache: Path) -> tuple[Path, dict]
 # ---- agentcore: `agentcore job --corpus DIR` ------------------------------------------------
 
 def run_agentcore(folder: Path, tmp: str, slots: int | None) -> dict:
-    """`agentcore job --corpus DIR` (the general job), through the CLI's own functions."""
+    """`agentcore job --corpus DIR` (the general job), through the CLI's own functions; each
+    request the engine gets is recorded (its chat and its Result) for :class:`Work`."""
     from agentcore.cli import build_parser
     from agentcore.crawl import queries
+    from agentcore.crawl.tables import Failure, Page
+    from agentcore.demo import run as demo_run
     from agentcore.demo.cli import job_of
-    from agentcore.demo.run import execute_job
     from agentcore.store import open_store
+    from agentcore.web.folder import CorpusWeb
 
     from .demo import stage_spans
 
@@ -204,8 +209,26 @@ def run_agentcore(folder: Path, tmp: str, slots: int | None) -> dict:
         argv += ["--llm-slots", str(slots)]
     args = build_parser(argv).parse_args(argv)
     job = job_of(args)
+    requests: list = []  # (chat, future) of every request, in submission order
+    make_engine = demo_run.make_engine
+
+    def recording_engine(args, job):
+        engine = make_engine(args, job)
+        submit = engine.submit
+
+        def record(messages=None, **kw):
+            fut = submit(messages, **kw)
+            requests.append((messages, fut))
+            return fut
+        engine.submit = record  # the LLM action calls it; nothing else changes
+        return engine
+
+    demo_run.make_engine = recording_engine
     t0 = time.monotonic()
-    out = execute_job(job, args)
+    try:
+        out = demo_run.execute_job(job, args)
+    finally:
+        demo_run.make_engine = make_engine
     total = time.monotonic() - t0
     spans = stage_spans(out.pipeline.timeline)
 
@@ -213,25 +236,45 @@ def run_agentcore(folder: Path, tmp: str, slots: int | None) -> dict:
         got = [spans[s] for s in states if s in spans]
         return (min(a for a, _, _ in got), max(b for _, b, _ in got)) if got else (0.0, 0.0)
 
+    homes = CorpusWeb(str(folder)).home_urls()  # what `inputs.corpus` serves, without a server
     store = open_store(db)
     try:
         answers = queries.site_answers(store, out.run_id)
         reasons = queries.failure_reasons(store, out.run_id, "site")
         reasons.update(queries.failure_reasons(store, out.run_id, "llm"))
-        page_reasons = queries.failure_reasons(store, out.run_id, "page")
+        pages = store.query("SELECT url, host, excerpt FROM pages WHERE run_id = ?",
+                            (out.run_id,), uses=(Page,))
+        page_failures = dict(store.query(
+            "SELECT key, reason FROM failures WHERE run_id = ? AND kind = 'page'",
+            (out.run_id,), uses=(Failure,)))
     finally:
         store.close()
+    work = Work(fetched=set(homes) | {u for u, _, _ in pages} | set(page_failures),
+                text={u: len(e) for u, _, e in pages if e}, page_failures=page_failures,
+                answers={a.host: a.answer for a in answers if a.status == "ok" and a.answer},
+                failures=reasons, reuse="the system prompt is computed once and its KV "
+                "copied into each sequence's slot")
+    excerpts: dict[str, list] = {}
+    for u, h, e in pages:
+        excerpts.setdefault(h, []).append((u, e))
     llm = out.stats.get("llm", {})
-    return {"wall": out.wall, "setup": total - out.wall, "task": job.task,
+    for messages, fut in requests:
+        res = fut.result()
+        if res.error and res.error.startswith("prompt too long"):
+            continue  # refused before the model ran (none expected: prompts are fitted)
+        host = prompt_host(messages)
+        work.prompts[host] = messages
+        work.fed[host] = fed_urls(job.task, excerpts.get(host, []))
+        work.prompt_tokens += res.prompt_tokens
+        work.generated_tokens += res.completion_tokens
+    # the engine's own count: every prompt token it evaluated, the shared prefix's once
+    work.computed_tokens = llm.get("prompt_tokens", 0)
+    return {"wall": out.wall, "setup": total - out.wall, "task": job.task, "work": work,
             "stages": {"crawl + extract": span("SITE_FETCH", "SITE_LINKS", "PAGE_FETCH",
                                                "PAGE_EXTRACT", "PAGE_ANALYZE", "PAGE_STORE"),
                        "LLM": span("SITE_LLM"), "store": span("SITE_STORE", "PAGE_STORE")},
-            "hosts": [a.host for a in answers],
-            "answers": {a.host: a.answer for a in answers if a.status == "ok" and a.answer},
-            "failures": reasons, "page_failures": page_reasons,
-            "pages": out.counts.get("pages", 0), "threads": llm.get("threads"),
-            "prompt_tokens": llm.get("prompt_tokens", 0),
-            "generated_tokens": llm.get("generated_tokens", 0), "model": job.model}
+            "hosts": [a.host for a in answers], "answers": work.answers, "failures": reasons,
+            "threads": llm.get("threads"), "model": job.model}
 
 
 # ---- plain Python: asyncio + aiohttp, trafilatura, llama-cpp-python, sqlite3 -----------------
@@ -239,15 +282,18 @@ def run_agentcore(folder: Path, tmp: str, slots: int | None) -> dict:
 def run_plain(folder: Path, tmp: str, task, model_path: str, threads: int, n_ctx: int,
               max_pages: int) -> dict:
     """The same steps as a Python engineer writes them: crawl everything, then ask the model
-    about each site in turn, rows into sqlite3."""
+    about each site in turn, rows into sqlite3. Counted like agentcore's side (:class:`Work`):
+    a page has text when its extracted text is not only the text of its links (the folder's
+    index page is a list of links: agentcore's extractor finds no text there either); a page's
+    excerpt is its first ``task.excerpt_chars`` characters cut at a word; a reply cut off at
+    ``max_tokens`` is ``answer_too_long``, other unreadable JSON ``llm_bad_answer``."""
     from concurrent.futures import ProcessPoolExecutor
 
     import aiohttp
     from llama_cpp import Llama
 
     from agentcore.crawl import inputs
-
-    from .crawl import extract_text
+    from agentcore.crawl.task import cut
 
     con = sqlite3.connect(os.path.join(tmp, "plain.db"))
     con.execute("PRAGMA journal_mode = WAL")
@@ -257,9 +303,11 @@ def run_plain(folder: Path, tmp: str, task, model_path: str, threads: int, n_ctx
     con.execute("CREATE TABLE failures (key TEXT PRIMARY KEY, reason TEXT)")
     texts: dict[str, list[tuple[str, str, list[str]]]] = {}
     failures: Counter = Counter()
+    work = Work(reuse="llama-cpp-python keeps the previous call's KV and reuses the prompt's "
+                "common prefix with it")
     store_s = 0.0
     pool = ProcessPoolExecutor(os.cpu_count() or 1)
-    pool.submit(extract_text, b"<p>warm up</p>").result()  # workers import trafilatura once
+    pool.submit(plain_text, b"<p>warm up</p>").result()  # workers import trafilatura once
 
     with inputs.corpus(str(folder)) as sites:
         host_map = sites.static_hosts
@@ -280,15 +328,19 @@ def run_plain(folder: Path, tmp: str, task, model_path: str, threads: int, n_ctx
             timeout = aiohttp.ClientTimeout(total=10, sock_read=5)
             async with aiohttp.ClientSession(connector=conn, timeout=timeout) as session:
                 async def get(url, sem):
+                    work.fetched.add(url)
                     async with sem, session.get(url) as r:
                         if r.status >= 400:
                             raise RuntimeError(f"http_{r.status}")
                         return await r.read()
 
                 async def page(url, host, body):
-                    text, kws = await loop.run_in_executor(pool, extract_text, body)
-                    if text.strip():
+                    text, kws = await loop.run_in_executor(pool, plain_text, body)
+                    if text:
                         texts.setdefault(host, []).append((url, text, kws))
+                        work.text[url] = len(text)
+                    else:
+                        work.page_failures[url] = "empty_text"
 
                 async def site(home):
                     host = urlsplit(home).hostname
@@ -296,7 +348,7 @@ def run_plain(folder: Path, tmp: str, task, model_path: str, threads: int, n_ctx
                     try:
                         body = await get(home, sem)
                     except Exception as exc:
-                        failures[str(exc) if str(exc).startswith("http_") else "fetch_error"] += 1
+                        failures[fetch_code(exc)] += 1
                         return
                     links = []
                     for m in LINK.finditer(body):
@@ -307,9 +359,11 @@ def run_plain(folder: Path, tmp: str, task, model_path: str, threads: int, n_ctx
                     async def one(u):
                         try:
                             await page(u, host, await get(u, sem))
-                        except Exception:
-                            failures["page_failed"] += 1
+                        except Exception as exc:
+                            work.page_failures[u] = fetch_code(exc)
                     await asyncio.gather(page(home, host, body), *(one(u) for u in links[:max_pages]))
+                    if home in work.page_failures:  # the home page is a page only with text
+                        del work.page_failures[home]
 
                 await asyncio.gather(*(site(u) for u in sites.home_urls))
             return sites.home_urls
@@ -329,14 +383,23 @@ def run_plain(folder: Path, tmp: str, task, model_path: str, threads: int, n_ctx
     llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
                 seed=task.seed, verbose=False)
     load_s = time.monotonic() - load0
+    evals: list[int] = []
+    llama_eval = llm.eval
 
-    def count(msgs):  # ChatML: <|im_start|>role\n ... <|im_end|>\n per message, then the reply's
-        return sum(len(llm.tokenize(m["content"].encode(), add_bos=False, special=False)) + 5
-                   for m in msgs) + 3
+    def counted_eval(tokens):  # the first call of a completion evaluates its prompt's new tokens
+        evals.append(len(tokens))
+        return llama_eval(tokens)
+    llm.eval = counted_eval
+
+    def count(msgs):  # the model's chat template (ChatML) rendered and tokenized, as the model
+        # sees it: equal to llama-cpp-python's usage["prompt_tokens"] (counted in `miscounted`)
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in msgs)
+        return len(llm.tokenize((text + "<|im_start|>assistant\n").encode(), add_bos=True,
+                                special=True))
 
     budget = n_ctx - task.max_tokens
     schema = unbounded(task.schema)
-    answers, overflows, prompt_tokens = {}, 0, 0
+    answers, overflows = {}, 0
     t1 = time.monotonic()
     for home in homes:
         host = urlsplit(home).hostname
@@ -345,8 +408,9 @@ def run_plain(folder: Path, tmp: str, task, model_path: str, threads: int, n_ctx
             failures["no_text"] += 1
             continue
         kws = [k for k, _ in Counter(k for _, _, ks in pages for k in ks).most_common(task.keywords)]
-        msgs = task.messages(host, kws, [(u, x[:task.excerpt_chars]) for u, x, _ in pages],
-                             count, budget)
+        excerpts = [(u, cut(x, task.excerpt_chars)) for u, x, _ in pages]
+        msgs = task.messages(host, kws, excerpts, count, budget)
+        evals.clear()
         try:
             out = llm.create_chat_completion(
                 msgs, max_tokens=task.max_tokens, temperature=0.0, seed=task.seed,
@@ -356,12 +420,18 @@ def run_plain(folder: Path, tmp: str, task, model_path: str, threads: int, n_ctx
             overflows += reason == "prompt_too_long"
             failures[reason] += 1
             continue
-        prompt_tokens += out["usage"]["prompt_tokens"]
-        raw = out["choices"][0]["message"]["content"] or ""
+        work.prompts[host], work.fed[host] = msgs, fed_urls(task, excerpts)
+        work.prompt_tokens += out["usage"]["prompt_tokens"]
+        work.miscounted += count(msgs) != out["usage"]["prompt_tokens"]
+        work.computed_tokens += evals[0] if evals else 0
+        work.generated_tokens += out["usage"]["completion_tokens"]
+        choice = out["choices"][0]
+        raw = choice["message"]["content"] or ""
         try:
             value = json.loads(raw)
         except ValueError:
-            failures["llm_bad_answer"] += 1
+            failures["answer_too_long" if choice.get("finish_reason") == "length"
+                     else "llm_bad_answer"] += 1
             continue
         answers[host] = value
         t = time.monotonic()
@@ -373,12 +443,44 @@ def run_plain(folder: Path, tmp: str, task, model_path: str, threads: int, n_ctx
     llm_s = time.monotonic() - t1
     llm.close()
     con.close()
-    return {"wall": crawl_s + store_s + llm_s, "setup": load_s,
+    work.answers, work.failures = answers, dict(failures)
+    return {"wall": crawl_s + store_s + llm_s, "setup": load_s, "work": work,
             "stages": {"crawl + extract": (0.0, crawl_s), "LLM": (crawl_s, crawl_s + llm_s),
                        "store": store_s},
             "hosts": [urlsplit(h).hostname for h in homes], "answers": answers,
-            "failures": dict(failures), "overflows": overflows, "prompt_tokens": prompt_tokens,
-            "pages": sum(len(p) for p in texts.values())}
+            "failures": dict(failures), "overflows": overflows}
+
+
+def fetch_code(exc: Exception) -> str:
+    """The plain side's short code of a failed fetch (``http_404``, else ``fetch_error``)."""
+    return str(exc) if str(exc).startswith("http_") else "fetch_error"
+
+
+ANCHOR = re.compile(rb"<a\b[^>]*>(.*?)</a\s*>", re.I | re.S)
+INNER_TAG = re.compile(rb"<[^>]*>")
+
+
+def link_only(text: str, body: bytes) -> bool:
+    """True when every word of ``text`` is a word of the page's link texts (a list of links:
+    the folder's index page), so the page has no text of its own."""
+    import html as html_lib
+
+    words = set(text.split())
+    if not words:
+        return True
+    links = " ".join(html_lib.unescape(INNER_TAG.sub(b" ", m).decode("utf-8", "replace"))
+                     for m in ANCHOR.findall(body))
+    return words <= set(links.split())
+
+
+def plain_text(body: bytes) -> tuple[str, list[str]]:
+    """The plain side's extraction (in a pool worker): trafilatura's text and top words
+    (:func:`agentcore.bench.crawl.extract_text`), none for a page of links only."""
+    from .crawl import extract_text
+
+    text, kws = extract_text(body)
+    text = text.strip()
+    return ("", []) if link_only(text, body) else (text, kws)
 
 
 def unbounded(schema: dict) -> dict:
@@ -402,8 +504,7 @@ def figures(res: dict, task, manifest: dict) -> dict:
                                                        failures.get("prompt_too_long", 0)),
             "copies": len(copies), "copied": copies[:5], "hosts_kept": len(kept),
             "renamed": sum(1 for h in res["hosts"] if h.endswith(".test")),
-            "pages": res["pages"], "prompt_tokens": res.get("prompt_tokens", 0),
-            "setup": res["setup"], "stages": res["stages"]}
+            "work": table_figures(res["work"]), "setup": res["setup"], "stages": res["stages"]}
 
 
 def stage_text(stage) -> str:
@@ -429,7 +530,12 @@ def print_table(rows: dict[str, dict], n_sites: int, manifest: dict, threads, mo
     for stage in ("crawl + extract", "LLM", "store"):
         line(f"  {stage} (s)", lambda r: stage_text(r["stages"][stage]).strip())
     line("model load + server (s)", lambda r: f"{r['setup']:.1f}")
-    line("pages with text", lambda r: f"{r['pages']}")
+    line("pages fetched", lambda r: f"{r['work']['pages fetched']}")
+    line("pages with text", lambda r: f"{r['work']['pages with text']}")
+    page_codes = sorted({c for r in rows.values() for c in r["work"]["pages without text"]})
+    for c in page_codes:
+        line(f"  no text: {c}", lambda r: f"{r['work']['pages without text'].get(c, 0)}")
+    line("sites prompted", lambda r: f"{r['work']['sites prompted']}")
     line("sites answered", lambda r: f"{r['answered']}/{n_sites}")
     line("sites failed", lambda r: f"{r['failed']}")
     codes = sorted({c for r in rows.values() for c in r["failures"]})
@@ -437,13 +543,21 @@ def print_table(rows: dict[str, dict], n_sites: int, manifest: dict, threads, mo
         line(f"  {c}", lambda r: f"{r['failures'].get(c, 0)}")
     line("prompt overflows", lambda r: f"{r['overflows']}")
     line("copy rate", lambda r: f"{r['copies']}/{r['answered']}")
-    line("prompt tokens", lambda r: f"{r['prompt_tokens']:,d}")
+    line("prompt tokens", lambda r: f"{r['work']['prompt tokens']:,d}")
+    line("  computed", lambda r: f"{r['work']['computed']:,d}")
+    line("  reused from a KV cache", lambda r: f"{r['work']['reused']:,d}")
+    line("generated tokens", lambda r: f"{r['work']['generated tokens']:,d}")
     line("real host names kept", lambda r: f"{r['hosts_kept']}/{n_sites}")
     for n, r in rows.items():
         if r["copied"]:
             print(f"  {n} copied prompt text: {', '.join(r['copied'])}")
     if len(rows) == 2:
         a, p = rows["agentcore"], rows["plain Python"]
+        why = differences(a["why"], p["why"], "agentcore", "plain Python")
+        if why:
+            print("where the two sides' work differs:")
+            for w in why:
+                print(f"  {w}")
         print(f"agentcore / plain Python: {p['wall'] / a['wall']:.1f}x")
 
 
@@ -468,6 +582,7 @@ def run(args) -> int:
             ac = run_agentcore(folder, tmp, args.llm_slots)
             task, threads = ac["task"], ac["threads"]
             rows["agentcore"] = figures(ac, task, manifest)
+            rows["agentcore"]["why"] = ac["work"]
         if task is None:
             from agentcore.crawl.jobfile import parse_job
 
@@ -481,10 +596,12 @@ def run(args) -> int:
             model = str(resolve_model(job.model))
             plain = run_plain(folder, tmp, task, model, threads, job.context, job.max_pages)
             rows["plain Python"] = figures(plain, task, manifest)
+            rows["plain Python"]["why"] = plain["work"]
         model = model or str(resolve_model(None))
         print_table(rows, len(manifest), manifest, threads, model)
         if args.json:
-            args.json.write_text(json.dumps(rows, indent=1, default=str))
+            args.json.write_text(json.dumps({n: {k: v for k, v in r.items() if k != "why"}
+                                             for n, r in rows.items()}, indent=1, default=str))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
