@@ -7,6 +7,7 @@ the checked address (``ClientBuilder.resolve``): reqwest never resolves a name o
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
 from datetime import timedelta
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
     from agentcore.crawl.fetch import FetchConfig
 
 __all__ = ["ReqwestTransport"]
+
+# pyreqwest links its own mimalloc, which by default commits arena memory eagerly and returns
+# freed pages late: a 500-site crawl held ~20 MB more resident for it (124 vs 143-147 MB peak,
+# same CPU). Read when pyreqwest loads, so set before its first import; a caller's value wins.
+os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
+os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
 
 NUMERIC = re.compile(r"[0-9.]+")
 OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
