@@ -97,3 +97,26 @@ def test_the_plain_side_finds_no_text_on_a_page_of_links_only():
     assert link_only("/p.html\nQ page", index)
     assert not link_only("/p.html and some words of its own", index)
     assert link_only("", b"<p>x</p>")
+
+
+def test_the_table_shows_both_sides_work_and_the_reasons_it_differs(capsys):
+    from agentcore.bench.job import figures, print_table
+    from agentcore.bench.job_work import Work
+    from agentcore.crawl.jobfile import parse_job
+
+    task = parse_job("").task
+    manifest = {"a.org": {"pages": ["p.html"], "lang": "en"}}
+    rows = {}
+    for name, text in (("agentcore", {"http://a.org/p.html": 200}), ("plain Python", {})):
+        work = Work(fetched={"http://a.org/", "http://a.org/p.html"}, text=text,
+                    page_failures={} if text else {"http://a.org/p.html": "empty_text"},
+                    failures={} if text else {"no_text": 1})
+        res = {"wall": 2.0, "setup": 0.1, "work": work, "hosts": ["a.org"], "answers": {},
+               "failures": work.failures, "stages": {"crawl + extract": (0.0, 1.0),
+                                                     "LLM": (1.0, 2.0), "store": 0.1}}
+        rows[name] = {**figures(res, task, manifest), "why": work}
+    print_table(rows, 1, manifest, 2, "model.gguf")
+    out = capsys.readouterr().out
+    assert "pages with text" in out and "  no text: empty_text" in out
+    assert "1 have text only for agentcore; plain Python has empty_text 1" in out
+    assert "sites failed: no_text 0 vs 1" in out and "agentcore / plain Python: 1.0x" in out

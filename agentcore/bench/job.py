@@ -554,6 +554,9 @@ def print_table(rows: dict[str, dict], n_sites: int, manifest: dict, threads, mo
     if len(rows) == 2:
         a, p = rows["agentcore"], rows["plain Python"]
         why = differences(a["why"], p["why"], "agentcore", "plain Python")
+        why.insert(0, "store (s): agentcore's is a span, from its first row written to its last "
+                      "(rows are written as pages and answers arrive, so it ends with the last "
+                      "answer stored); plain Python's is the seconds spent inside sqlite3")
         if why:
             print("where the two sides' work differs:")
             for w in why:
