@@ -2,8 +2,9 @@
 tool calls on local data (a SQLite table) that all parse and validate, a raising tool seen as an
 observation, and kill -9 + resume mid-conversation that loses no turn and repeats no finished call.
 
-The swarm size is ``AGENTCORE_TEST_AGENTS`` (default 32: what stays within a few minutes on
-2 shared cores; the issue's 1,000 runs the same test with AGENTCORE_TEST_AGENTS=1000).
+The tool-loop swarm is ``AGENTCORE_TEST_AGENTS`` agents (default 32); the parse-and-validate
+test runs ``AGENTCORE_TEST_CALL_AGENTS`` (default 1,000: one forced call and one more turn each,
+about 54 prompt tokens computed and 37 generated per agent, some 5 minutes on 2 quiet cores).
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ MISSING = "Nice"  # the table has no row for it: the tool raises
 
 @pytest.fixture(scope="module")
 def engine():
-    eng = Engine(n_slots=64, n_ctx_per_seq=512)
+    # 1 GiB of parked sessions at most: the 1,000-agent test parks ~3 MB per agent between its turns
+    eng = Engine(n_slots=64, n_ctx_per_seq=512, session_cache_bytes=1 << 30)
     try:
         yield eng
     finally:
@@ -114,6 +116,52 @@ def test_agents_call_tools_on_local_data_and_every_call_validates(engine):
     saw_error = [r for r in runs if any(t["observation"].startswith("error:") for t in r.tool_calls)]
     assert saw_error and all(r.state in ("DONE", "FAILED") for r in saw_error)
     assert len(batches) < sum(t["tool"] == "lookup" for t in calls)  # batched: fewer calls
+
+
+# ---- a thousand agents: every tool call parses and validates ------------------------------------
+
+N_CALLS = int(os.environ.get("AGENTCORE_TEST_CALL_AGENTS", "1000"))
+
+
+def test_a_thousand_agents_tool_calls_all_parse_and_validate(engine):
+    """Each agent's first turn must call the tool (tool_choice="required"); the second answers
+    with a number or calls again (then its turn budget ends it): every reply is checked."""
+    db = city_table()
+
+    def lookup(calls):
+        """Population of a city (one SQL query for the whole batch)."""
+        names = sorted({c["city"] for c in calls})
+        rows = dict(db.execute(f"SELECT name, population FROM city WHERE name IN "
+                               f"({', '.join('?' * len(names))})", names).fetchall())
+        return [rows[c["city"]] if c["city"] in rows else LookupError(f"no row for {c['city']}")
+                for c in calls]
+
+    lookup_tool = Tool(lookup, batch=True, params={"city": City},
+                       description="Population of a city.")
+    agent = Agent("You answer questions about French cities.", [lookup_tool], max_turns=2,
+                  max_tokens=32, output_schema={"type": "integer"}, tool_choice="required")
+    names = list(CITIES)
+    before = engine.metrics()
+    runs = run_agents(agent, [f"What is the population of {names[i % 6]}?" for i in range(N_CALLS)],
+                      engine=engine)
+    after = engine.metrics()
+    delta = {k: after[k] - before[k] for k in ("requests_done", "requests_failed", "prompt_tokens",
+                                                "prompt_tokens_from_session", "generated_tokens",
+                                                "decode_calls")}
+    print(f"\n{N_CALLS} agents: {Counter(r.state for r in runs)}, {delta}")
+    assert len(runs) == N_CALLS and after["requests_failed"] == before["requests_failed"]
+    assert {r.error for r in runs if r.state == "FAILED"} <= {"max_turns: no answer after 2 model turns"}
+    for r in runs:
+        call = r.turns[0]  # the forced first turn: a call of the tool, with valid arguments
+        assert call["tool"] == "lookup" and lookup_tool.check(call["args"]) is None, call
+        city = call["args"]["city"]
+        assert call["observation"] == (f"error: LookupError: no row for {MISSING}" if city == MISSING
+                                       else str(CITIES[city]))
+        if r.state == "DONE":  # the answer validated under output_schema
+            assert len(r.turns) == 2 and isinstance(r.answer, int) and r.turns[1]["answer"] == r.answer
+    assert delta["requests_done"] == 2 * N_CALLS  # two model turns per agent, none lost
+    if agent.keep_kv:  # each second turn continued its agent's session: only its new tokens
+        assert delta["prompt_tokens_from_session"] > 0
 
 
 # ---- kill -9 mid-conversation, then resume ------------------------------------------------------

@@ -245,11 +245,11 @@ def test_agents_continue_one_session_each_and_end_it():
     policy = script({"tool": "add", "args": {"a": 1, "b": 2}}, {"answer": "raw"})
     model = SessionModel(policy)
     loop = SessionModel(lambda m: {"tool": "add", "args": {"a": 1, "b": 1}})
-    runs = run_agents(Agent("Answer.", [add], max_turns=3, keep_kv=True), ["x", "y"], engine=model)
-    looped = run_agents(Agent("Answer.", [add], max_turns=2, keep_kv=True), ["z"], engine=loop)
+    runs = run_agents(Agent("Answer.", [add], max_turns=3), ["x", "y"], engine=model)  # on by default
+    looped = run_agents(Agent("Answer.", [add], max_turns=2), ["z"], engine=loop)
     plain = SessionModel(policy)
-    run_agents(Agent("Answer.", [add], max_turns=3), ["x"], engine=plain)
-    assert list(plain.sessions) == [None] and not plain.ended  # off by default
+    run_agents(Agent("Answer.", [add], max_turns=3, keep_kv=False), ["x"], engine=plain)
+    assert list(plain.sessions) == [None] and not plain.ended
     assert [r.state for r in runs] == ["DONE", "DONE"] and looped[0].state == "FAILED"
     assert len(model.sessions) == 2 and None not in model.sessions
     for turns in model.sessions.values():  # each turn's chat extends the one before

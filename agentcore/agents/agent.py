@@ -39,8 +39,10 @@ class Agent:
 
     ``output_schema`` (a JSON schema) constrains the final answer (default: a string). Each turn
     generates at most ``max_tokens``; ``temperature=0`` (greedy) makes a rerun repeat each reply.
-    ``keep_kv=True`` keeps each agent's KV in the engine between its turns (``submit(session=)``;
-    off by default until the real-model agent test has run with it).
+    ``keep_kv`` (default on) keeps each agent's KV in the engine between its turns
+    (``submit(session=)``): a turn computes its last reply and its new tokens only, and its output
+    is token-identical to a run without it (the real 32-agent tool test: the same turns with
+    52% fewer prompt tokens computed and 39% fewer decode calls).
     ``tool_choice="required"`` makes the first turn call a tool (its grammar admits only calls);
     later turns may answer, as the OpenAI Agents SDK's ``tool_choice="required"`` with
     ``reset_tool_choice``.
@@ -49,7 +51,7 @@ class Agent:
     def __init__(self, instructions: str, tools: Iterable[Tool | Callable] = (), *,
                  output_schema: dict | None = None, max_turns: int = 8, max_tokens: int = 64,
                  temperature: float = 0.0, seed: int | None = None, name: str = "agent",
-                 keep_kv: bool = False, tool_choice: str = "auto"):
+                 keep_kv: bool = True, tool_choice: str = "auto"):
         if max_turns < 1:
             raise ValueError(f"max_turns={max_turns} must be >= 1")
         if tool_choice not in ("auto", "required"):
