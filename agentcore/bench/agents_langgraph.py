@@ -89,8 +89,9 @@ def build_graph(model, tools: dict[str, Callable], max_turns: int,
             return {"error": f"model: {type(exc).__name__}: {str(exc)[:200]}"}
         if decision is None:
             return {"error": "model: the reply did not parse as a decision"}
-        # the model's own reply text, as agentcore keeps it (the next prompt starts with it)
-        text = usage.pop("text", "") or reply_text(decision)
+        # the decision as compact JSON, as agentcore's agents keep it (the same conversations)
+        usage.pop("text", "")
+        text = reply_text(decision)
         turn = {"turn": n, **usage}
         if "answer" in decision:
             return {"answer": decision["answer"], "decision": decision,

@@ -117,17 +117,10 @@ async def run_one(agent: Agent, tools: dict, question: str, max_turns: int,
             break
         turns[-1]["tool"] = decision["tool"]
         obs = run_tool(tools, decision)
-        # the model's own reply text, as agentcore keeps it (the next prompt starts with it)
-        items = items + [{"role": "assistant", "content": reply_of(res) or reply_text(decision)},
+        # the decision as compact JSON, as agentcore's agents keep it (the same conversations)
+        items = items + [{"role": "assistant", "content": reply_text(decision)},
                          {"role": "user", "content": OBSERVATION + obs}]
     return {"turns": turns, "error": f"max_turns: no answer after {max_turns} model turns"}
-
-
-def reply_of(res) -> str:
-    try:
-        return res.raw_responses[-1].output[0].content[0].text
-    except (AttributeError, IndexError):
-        return ""
 
 
 async def run_agents_sdk(agent: Agent, tools: dict, questions: list[str], max_turns: int,
