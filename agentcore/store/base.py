@@ -193,7 +193,7 @@ class Store:
                                 "agentcore.crawl.tables.Page, AgentRecord or your own), got "
                                 f"{type(row).__name__}")
             params = schema.row_params(table, row, run_id)
-            if any(v is None for v in schema.key_of(table, params)):
+            if None in schema.key_of(table, params):
                 raise ValueError(f"{type(row).__name__} key {table.key[1:]} must not be None: {row!r}")
             ops.append((table, params))
         self._enqueue(_Unit(ops, len(ops), done))

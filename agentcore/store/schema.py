@@ -66,8 +66,14 @@ class Table:
             one = get
             get = lambda row: (one(row),)  # noqa: E731
         convs = tuple(_CONVERT[kind] for _, kind in own)
+        # the common row (every value already of its column's plain type) skips the
+        # converters: one tuple of types compared, then only u64 columns change
+        kinds = [kind for _, kind in own]
+        types = None if "json" in kinds else tuple(_PLAIN[k] for k in kinds)
         object.__setattr__(self, "_get", get)
         object.__setattr__(self, "_convs", convs)
+        object.__setattr__(self, "_types", types)
+        object.__setattr__(self, "_u64", tuple(i for i, k in enumerate(kinds) if k == "u64"))
         object.__setattr__(self, "_key_index", tuple(names.index(k) for k in self.key))
 
     @property
@@ -178,6 +184,10 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 }
 
 
+#: the type a value of each kind has when it needs no conversion (json: always converted)
+_PLAIN = {"text": str, "int": int, "float": float, "u64": int}
+
+
 def from_db(kind: str, value: Any) -> Any:
     """Convert a stored value back to its Python value."""
     if value is None:
@@ -191,7 +201,16 @@ def from_db(kind: str, value: Any) -> Any:
 
 def row_params(table: Table, row: Any, run_id: str | None) -> tuple:
     """The row's column values in table order (run_id first if scoped), converted for the database."""
-    vals = [c(v) for c, v in zip(table._convs, table._get(row))]
+    vals = table._get(row)
+    if table._types is not None and tuple(map(type, vals)) == table._types:
+        if table._u64:
+            vals = list(vals)
+            for i in table._u64:
+                v = vals[i]
+                if not 0 <= v <= _I64_MAX:
+                    vals[i] = to_db("u64", v)
+    else:
+        vals = [c(v) for c, v in zip(table._convs, vals)]
     return (run_id, *vals) if table.scoped else tuple(vals)
 
 
