@@ -86,6 +86,7 @@ class Store:
         self._cond = threading.Condition()
         self._pending: list[_Unit] = []
         self._pending_rows = 0
+        self._first_at = 0.0    # when the oldest pending unit arrived (monotonic)
         self._urgent = False
         self._closing = False
         self._closed = False
@@ -209,6 +210,8 @@ class Store:
                                  "nothing after that is written") from self._error
             if self._closing:
                 raise StoreError("the store is closed; open a new one with open_store()")
+            if not self._pending:
+                self._first_at = time.monotonic()
             self._pending.append(unit)
             self._pending_rows += unit.n_rows
             if unit.barrier:
@@ -289,8 +292,9 @@ class Store:
                 if not self._pending and self._closing:
                     return
                 # Group commit: wait for more rows until the batch is full, the oldest row has
-                # waited batch_ms, or someone flushes.
-                deadline = time.monotonic() + self.batch_ms / 1000.0
+                # waited batch_ms (counted from its arrival: rows that came in during the last
+                # commit have waited already), or someone flushes.
+                deadline = self._first_at + self.batch_ms / 1000.0
                 while (self._pending_rows < self.batch_rows and not self._urgent
                        and not self._closing):
                     left = deadline - time.monotonic()
