@@ -269,7 +269,7 @@ def merge_near_dups(store, run_id: str) -> int:
     pages = sorted((p for p in store.rows(Page, run_id) if p.minhash), key=lambda p: p.url)
     if not pages:
         return 0
-    corpus = Corpus(threads=1)  # the job's index parameters (num_perm, bands, threshold)
+    corpus = Corpus(threads=1, kernels="lean")  # the job's index and kernels (no Numba in the driver)
     sigs = np.stack([unpack_minhash(p.minhash, corpus.num_perm) for p in pages])
     hashes = np.asarray([p.simhash for p in pages], np.uint64)
     n_tokens = np.asarray([p.n_words for p in pages], np.int64)
