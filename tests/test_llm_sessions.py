@@ -95,3 +95,16 @@ def test_without_determinism_a_turn_decodes_only_its_new_tokens():
         reply = len(r1.tokens) - (r1.finish_reason == "length")
         assert r2.session_tokens == r1.prompt_tokens + reply
         assert r2.computed_tokens == r2.prompt_tokens - r1.prompt_tokens - reply
+
+
+def test_a_close_racing_end_session_still_frees_the_context():
+    eng = Engine(n_slots=2, n_ctx_per_seq=256)
+    for i in range(3):
+        assert eng.generate("Hello", max_tokens=2, session=f"s{i}").ok
+    sched = eng._scheduler
+    sched.closing = True  # what stop() sets first: the engine thread now stops after one item
+    for i in range(3):  # the agents' last end_session calls, still queued at the close
+        sched.end_session(f"s{i}")
+    sched.inbox.put(None)
+    eng.close()
+    assert not eng.llama.ctx  # the run loop's finally got to llama.close(): nothing raised

@@ -469,7 +469,7 @@ class Scheduler:
                 item = self.inbox.get_nowait()
             except queue.Empty:
                 break
-            if item is not None:
+            if isinstance(item, Request):  # not None (stop) nor an EndSession (no future)
                 deliver(item.future, Result(finish_reason=reason, error=why))
 
 
