@@ -102,12 +102,14 @@ def quantize(weights):
     return np.floor(np.asarray(weights, np.float64) * WEIGHT_SCALE + 0.5).astype(np.int64)
 
 
-def _fmix(h):
-    h = h ^ (h >> _S33)
-    h = h * _C1
-    h = h ^ (h >> _S33)
-    h = h * _C2
-    return h ^ (h >> _S33)
+def fmix(h):
+    """MurmurHash3's 64-bit finaliser, in place on ``h`` (a fresh uint64 array: every caller passes one)."""
+    h ^= h >> _S33
+    h *= _C1
+    h ^= h >> _S33
+    h *= _C2
+    h ^= h >> _S33
+    return h
 
 
 # ---- kernels -----------------------------------------------------------------------------------
@@ -203,7 +205,7 @@ def _shingles(seg, shingle):
     ns = seg.size - kk + 1
     h = np.full(ns, SHINGLE_SEED, np.uint64)
     for q in range(kk):
-        h = _fmix(h ^ seg[q:q + ns])
+        h = fmix(h ^ seg[q:q + ns])
     return h
 
 
@@ -238,9 +240,9 @@ def band_keys(sigs, bands):
     r = p // bands
     keys = np.empty((n, bands), np.uint64)
     for bnd in range(bands):
-        h = _fmix(np.full(n, (bnd + 1) * BAND_SEED & ((1 << 64) - 1), np.uint64))
+        h = fmix(np.full(n, (bnd + 1) * BAND_SEED & ((1 << 64) - 1), np.uint64))
         for q in range(r):
-            h = _fmix(h ^ sigs[:, bnd * r + q].astype(np.uint64))
+            h = fmix(h ^ sigs[:, bnd * r + q].astype(np.uint64))
         keys[:, bnd] = h
     return keys
 

@@ -16,22 +16,8 @@ from agentcore.kernels import similarity_py as py
 __all__ = ["minhash", "simhash", "band_keys", "KERNELS"]
 
 U64 = np.uint64
-_C1 = U64(0xFF51AFD7ED558CCD)
-_C2 = U64(0xC4CEB9FE1A85EC53)
-_S33 = U64(33)
-_S32 = U64(32)
 #: rows (shingles or distinct terms) per chunk: bounds the (rows, 128) temporaries to ~2 MB
 CHUNK = 2048
-
-
-def fmix(h):
-    """MurmurHash3's 64-bit finaliser (the twins' mixing step), in place on a fresh array."""
-    h ^= h >> _S33
-    h *= _C1
-    h ^= h >> _S33
-    h *= _C2
-    h ^= h >> _S33
-    return h
 
 
 def minhash(ids, offsets, num_perm=128, shingle=3, seed=1):
@@ -51,7 +37,7 @@ def minhash(ids, offsets, num_perm=128, shingle=3, seed=1):
     for q in range(shingle):
         x = np.zeros(ids.size, np.uint64)
         x[:ids.size - q] = ids[q:]
-        h = fmix(h ^ x)
+        h = py.fmix(h ^ x)
         hs.append(h)
     kk = np.minimum(lens, shingle)
     ns = np.where(lens > 0, lens - kk + 1, 0)
@@ -76,7 +62,7 @@ def minhash(ids, offsets, num_perm=128, shingle=3, seed=1):
         sd = cd[seg]
         np.minimum(mins[sd], part, out=part)
         mins[sd] = part
-    mins >>= _S32
+    mins >>= U64(32)
     out = mins.astype(np.uint32)
     out[lens == 0] = py.EMPTY
     return out
@@ -114,10 +100,10 @@ def band_keys(sigs, bands):
     r = p // bands
     seeds = np.array([(bnd + 1) * py.BAND_SEED & ((1 << 64) - 1) for bnd in range(bands)],
                      np.uint64)
-    h = fmix(np.broadcast_to(seeds, (n, bands)).copy())
+    h = py.fmix(np.broadcast_to(seeds, (n, bands)).copy())
     slots = sigs.reshape(n, bands, r)
     for q in range(r):
-        h = fmix(h ^ slots[:, :, q].astype(np.uint64))
+        h = py.fmix(h ^ slots[:, :, q].astype(np.uint64))
     return h
 
 
