@@ -50,6 +50,21 @@ def city_table() -> sqlite3.Connection:
     return db
 
 
+def city_lookup(db: sqlite3.Connection, batches: list | None = None) -> Tool:
+    """The batch-aware lookup: one SQL query answers every agent's call in a batch; a missing row
+    raises (the model sees an error observation). ``batches`` collects each batch's size."""
+    def lookup(calls):
+        if batches is not None:
+            batches.append(len(calls))
+        names = sorted({c["city"] for c in calls})
+        rows = dict(db.execute(f"SELECT name, population FROM city WHERE name IN "
+                               f"({', '.join('?' * len(names))})", names).fetchall())
+        return [rows[c["city"]] if c["city"] in rows else LookupError(f"no row for {c['city']}")
+                for c in calls]
+
+    return Tool(lookup, batch=True, params={"city": City}, description="Population of a city.")
+
+
 def questions(n: int) -> list[str]:
     names = list(CITIES)
     out = []
@@ -61,20 +76,8 @@ def questions(n: int) -> list[str]:
 
 
 def test_agents_call_tools_on_local_data_and_every_call_validates(engine):
-    db = city_table()
     batches = []
-
-    def lookup(calls):
-        """One SQL query answers every agent's lookup in the batch; a missing row raises."""
-        batches.append(len(calls))
-        names = sorted({c["city"] for c in calls})
-        rows = dict(db.execute(f"SELECT name, population FROM city WHERE name IN "
-                               f"({', '.join('?' * len(names))})", names).fetchall())
-        return [rows[c["city"]] if c["city"] in rows else LookupError(f"no row for {c['city']}")
-                for c in calls]
-
-    lookup_tool = Tool(lookup, batch=True, params={"city": City},
-                       description="Population of a city.")
+    lookup_tool = city_lookup(city_table(), batches)
 
     @tool
     def add(a: int, b: int) -> int:
@@ -127,18 +130,7 @@ N_CALLS = int(os.environ.get("AGENTCORE_TEST_CALL_AGENTS", "1000"))
 def test_a_thousand_agents_tool_calls_all_parse_and_validate(engine):
     """Each agent's first turn must call the tool (tool_choice="required"); the second answers
     with a number or calls again (then its turn budget ends it): every reply is checked."""
-    db = city_table()
-
-    def lookup(calls):
-        """Population of a city (one SQL query for the whole batch)."""
-        names = sorted({c["city"] for c in calls})
-        rows = dict(db.execute(f"SELECT name, population FROM city WHERE name IN "
-                               f"({', '.join('?' * len(names))})", names).fetchall())
-        return [rows[c["city"]] if c["city"] in rows else LookupError(f"no row for {c['city']}")
-                for c in calls]
-
-    lookup_tool = Tool(lookup, batch=True, params={"city": City},
-                       description="Population of a city.")
+    lookup_tool = city_lookup(city_table())
     agent = Agent("You answer questions about French cities.", [lookup_tool], max_turns=2,
                   max_tokens=32, output_schema={"type": "integer"}, tool_choice="required")
     names = list(CITIES)
