@@ -210,10 +210,9 @@ def run_agentcore(folder: Path, tmp: str, slots: int | None) -> dict:
     args = build_parser(argv).parse_args(argv)
     job = job_of(args)
     requests: list = []  # (chat, future) of every request, in submission order
-    make_engine = demo_run.make_engine
 
     def recording_engine(args, job):
-        engine = make_engine(args, job)
+        engine = demo_run.make_engine(args, job)
         submit = engine.submit
 
         def record(messages=None, **kw):
@@ -223,12 +222,8 @@ def run_agentcore(folder: Path, tmp: str, slots: int | None) -> dict:
         engine.submit = record  # the LLM action calls it; nothing else changes
         return engine
 
-    demo_run.make_engine = recording_engine
     t0 = time.monotonic()
-    try:
-        out = demo_run.execute_job(job, args)
-    finally:
-        demo_run.make_engine = make_engine
+    out = demo_run.execute_job(job, args, engine_factory=recording_engine)
     total = time.monotonic() - t0
     spans = stage_spans(out.pipeline.timeline)
 

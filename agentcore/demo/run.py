@@ -46,9 +46,10 @@ def execute(args, progress_factory=None) -> DemoRun | None:
     return run_once(job, sites, args, config, restore, progress_factory, "agentcore demo")
 
 
-def execute_job(job, args, progress_factory=None) -> DemoRun | None:
+def execute_job(job, args, progress_factory=None, engine_factory=None) -> DemoRun | None:
     """`agentcore job`: ``job`` (a JobFile, flags applied) on ``--urls``, ``--corpus`` or
-    ``--local-web``; a resumed run reads its inputs from the run's saved config."""
+    ``--local-web``; a resumed run reads its inputs from the run's saved config.
+    ``engine_factory(args, job)`` builds the engine (default :func:`make_engine`)."""
     from agentcore.crawl import inputs
 
     config = {"job": job.path, "urls": None, "corpus": args.corpus, "local_web": args.local_web,
@@ -71,7 +72,8 @@ def execute_job(job, args, progress_factory=None) -> DemoRun | None:
         raise SystemExit("agentcore job: give the sites: --urls FILE (or - for stdin), "
                          "--corpus DIR or --local-web N")
 
-    return run_once(lambda: job, sites, args, config, restore, progress_factory, "agentcore job")
+    return run_once(lambda: job, sites, args, config, restore, progress_factory, "agentcore job",
+                    engine_factory)
 
 
 def parse_resolve(items) -> dict[str, tuple[str, int]]:
@@ -88,7 +90,7 @@ def parse_resolve(items) -> dict[str, tuple[str, int]]:
 
 
 def run_once(make_job, make_sites, args, config, restore, progress_factory,
-            title) -> DemoRun | None:
+            title, engine_factory=None) -> DemoRun | None:
     """Open the store (a new run, or the latest unfinished one with ``args.resume``, whose saved
     config ``restore`` reads back), then the job and its sites; start the engine, run the crawl
     job, write the report."""
@@ -118,7 +120,7 @@ def run_once(make_job, make_sites, args, config, restore, progress_factory,
         if getattr(args, "ray", None):  # shards build their own job and engine
             return run_on_ray(args, job, sites, store, run_id, where, title, progress_factory)
         if not args.no_llm:
-            engine = make_engine(args, job)
+            engine = (engine_factory or make_engine)(args, job)
         pipe = CrawlJob(store, run_id, engine=engine, task=job.task, max_pages=job.max_pages,
                         fetch_config=job.fetch_config(), resume=args.resume, follow=job.follow,
                         max_url_bytes=job.max_url_bytes)
