@@ -7,12 +7,10 @@ so a new process loads machine code instead of compiling (about a second per fun
 import numpy as np
 from numba import njit
 
+from agentcore.kernels import similarity_py as _py
 from agentcore.kernels.similarity_py import BAND_SEED, EMPTY, SHINGLE_SEED
 
 U64 = np.uint64
-_C1 = U64(0xFF51AFD7ED558CCD)
-_C2 = U64(0xC4CEB9FE1A85EC53)
-_S33 = U64(33)
 _S32 = U64(32)
 _ONE = U64(1)
 _SHINGLE_SEED = U64(SHINGLE_SEED)
@@ -23,14 +21,8 @@ _MAX64 = U64(0xFFFFFFFFFFFFFFFF)
 _jit = njit(nogil=True, cache=True)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _fmix(h):
-    h ^= h >> _S33
-    h *= _C1
-    h ^= h >> _S33
-    h *= _C2
-    h ^= h >> _S33
-    return h
+#: the pure twin's MurmurHash3 finaliser, compiled for scalars (one definition, both twins' bits)
+_fmix = njit(nogil=True, cache=True, inline="always")(_py.fmix)
 
 
 @_jit

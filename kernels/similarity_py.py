@@ -103,7 +103,8 @@ def quantize(weights):
 
 
 def fmix(h):
-    """MurmurHash3's 64-bit finaliser, in place on ``h`` (a fresh uint64 array: every caller passes one)."""
+    """MurmurHash3's 64-bit finaliser: in place on ``h``, a fresh uint64 array (every caller here
+    passes one); the Numba twin compiles this same function for uint64 scalars."""
     h ^= h >> _S33
     h *= _C1
     h ^= h >> _S33
