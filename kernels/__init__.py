@@ -19,6 +19,8 @@ TWINS = {
     "html": ("agentcore.kernels._html", "agentcore.kernels.html_py"),
     "textops": ("agentcore.kernels._textops", "agentcore.kernels.textops_py"),
     "similarity": ("agentcore.kernels._similarity", "agentcore.kernels.similarity_py"),
+    # the "lean" analysis' whole-batch signatures: Cython, or batchsim's numpy (no Numba either way)
+    "signatures": ("agentcore.kernels._signatures", "agentcore.analyze.batchsim"),
 }
 IMPLS = ("compiled", "pure")
 

@@ -1,5 +1,6 @@
-"""The whole-batch numpy signatures (agentcore.analyze.batchsim) give both twins' bits, and a "lean"
-Corpus gives a compiled one's analysis without importing Numba."""
+"""The whole-batch signatures (the Cython kernels/_signatures and its twin, agentcore.analyze.batchsim's
+numpy) give both similarity twins' bits, and a "lean" Corpus gives a compiled one's analysis without
+importing Numba."""
 import json
 import os
 import subprocess
@@ -12,6 +13,12 @@ import pytest
 from agentcore import analyze
 from agentcore.analyze import batchsim
 from agentcore.kernels import similarity_py, textops, twin
+
+@pytest.fixture
+def signatures(request):
+    """The signatures twin named by the test's parameter (not the module's ``batchsim``)."""
+    return twin("signatures", request.param)
+
 
 SHARED = Path(os.environ.get("AGENTCORE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 GROUND_TRUTH = SHARED / "data" / "article-extraction-benchmark" / "ground-truth.json"
@@ -40,7 +47,7 @@ def tokens_of(texts):
 def test_minhash_is_both_twins_bits(impl, texts, num_perm, shingle):
     ids, offs, *_ = tokens_of(texts)
     assert ids.size > batchsim.CHUNK  # the chunked path is exercised, pages across chunks too
-    mine = batchsim.minhash(ids, offs, num_perm, shingle, 7)
+    mine = twin("signatures", impl).minhash(ids, offs, num_perm, shingle, 7)
     ref = twin("similarity", impl).minhash(ids, offs, num_perm, shingle, 7)
     assert mine.dtype == ref.dtype == np.uint32 and mine.shape == ref.shape
     assert np.array_equal(mine, ref)
@@ -49,26 +56,30 @@ def test_minhash_is_both_twins_bits(impl, texts, num_perm, shingle):
 
 def test_simhash_and_band_keys_are_both_twins_bits(impl, texts):
     ids, offs, uids, weights, uoff = tokens_of(texts)
-    sim = twin("similarity", impl)
-    mine = batchsim.simhash(uids, weights, uoff)
+    sim, lean = twin("similarity", impl), twin("signatures", impl)
+    mine = lean.simhash(uids, weights, uoff)
     assert mine.dtype == np.uint64 and np.array_equal(mine, sim.simhash(uids, weights, uoff))
     assert mine[0] == 0  # an empty page
     sigs = sim.minhash(ids, offs, 128, 3, 1)
     for bands in (32, 16, 128):
-        assert np.array_equal(batchsim.band_keys(sigs, bands), sim.band_keys(sigs, bands))
+        assert np.array_equal(lean.band_keys(sigs, bands), sim.band_keys(sigs, bands))
+    # strided and differently typed inputs give the same bits as contiguous uint64 ones
+    assert np.array_equal(lean.band_keys(np.asfortranarray(sigs), 32), sim.band_keys(sigs, 32))
+    assert np.array_equal(lean.simhash(uids.astype(np.int64), weights, uoff.astype(np.int32)), mine)
 
 
-def test_empty_batches_and_bad_arguments():
+@pytest.mark.parametrize("signatures", ["compiled", "pure"], indirect=True)
+def test_empty_batches_and_bad_arguments(signatures):
     none = np.zeros(0, np.uint64)
-    assert batchsim.minhash(none, [0]).shape == (0, 128)
-    assert batchsim.minhash(none, [0, 0]).tolist() == [[similarity_py.EMPTY] * 128]
-    assert batchsim.simhash(none, np.zeros(0), [0, 0]).tolist() == [0]
+    assert signatures.minhash(none, [0]).shape == (0, 128)
+    assert signatures.minhash(none, [0, 0]).tolist() == [[similarity_py.EMPTY] * 128]
+    assert signatures.simhash(none, np.zeros(0), [0, 0]).tolist() == [0]
     with pytest.raises(ValueError, match="shingle"):
-        batchsim.minhash(none, [0], shingle=0)
+        signatures.minhash(none, [0], shingle=0)
     with pytest.raises(ValueError, match="one value per uid"):
-        batchsim.simhash(np.ones(2, np.uint64), np.ones(3), [0, 2])
+        signatures.simhash(np.ones(2, np.uint64), np.ones(3), [0, 2])
     with pytest.raises(ValueError, match="bands"):
-        batchsim.band_keys(np.zeros((2, 128), np.uint32), 7)
+        signatures.band_keys(np.zeros((2, 128), np.uint32), 7)
     with pytest.raises(ValueError, match="lean"):
         analyze.Corpus(kernels="numba")
 

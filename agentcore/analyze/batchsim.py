@@ -1,11 +1,12 @@
-"""Whole-batch numpy MinHash, SimHash and LSH band keys: the Numba twin's bits without loading Numba.
+"""Whole-batch numpy MinHash, SimHash and LSH band keys: the pure twin of ``kernels/_signatures.pyx``.
 
 Numba costs a crawl ~110 MB of resident memory and ~0.8 s of CPU to load its cached machine code,
 more than the crawl's analysis itself on pages of a few hundred words. These three kernels are
 the only per-document loops of the pure twin (``agentcore.kernels.similarity_py``); here each
 runs over a whole batch at once in bounded chunks, bit for bit the same as both twins
 (``tests/test_analyze_batchsim.py``). Everything else comes from the pure twin, which is already
-vectorised.
+vectorised. The Cython twin runs the same three loops with the GIL released: here most of the
+time is spent in many small numpy calls that hold it (a crawl's asyncio loop waited on them).
 """
 from __future__ import annotations
 

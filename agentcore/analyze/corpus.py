@@ -73,9 +73,10 @@ class Corpus:
     kernels : str or None
         ``"compiled"``, ``"pure"`` (the pure-Python twins) or None: what the environment switch
         picks (``agentcore.kernels.twin``; compiled unless AGENTCORE_NO_EXTENSIONS=1);
-        ``"lean"``: the switch's text kernels with whole-batch numpy signatures instead of
-        Numba's (:mod:`agentcore.analyze.batchsim`: the same bits, ~110 MB less resident memory
-        and no Numba start-up; what the crawl job uses).
+        ``"lean"``: the switch's text kernels with whole-batch signatures instead of Numba's
+        (Cython ``kernels/_signatures.pyx``, GIL released, or its twin, the numpy
+        :mod:`agentcore.analyze.batchsim`: the same bits, ~110 MB less resident memory and no
+        Numba start-up; what the crawl job uses).
 
     Thread-safe: concurrent :meth:`add_many` calls serialise only their short bookkeeping.
     The LSH index keeps ``bands`` dict entries per page, fine for hundreds of thousands of pages;

@@ -11,12 +11,11 @@ KERNEL_CHOICES = IMPLS + ("lean",)
 
 def kernel_modules(kernels: str | None) -> tuple:
     """(textops, similarity) modules for ``kernels``: a twin by name ("compiled", "pure"), the
-    environment switch's (None), or "lean": the switch's textops with the whole-batch numpy
-    signatures of :mod:`agentcore.analyze.batchsim`, which never import Numba."""
+    environment switch's (None), or "lean": the switch's textops with the switch's whole-batch
+    signatures (``kernels/_signatures.pyx``, GIL released, or the numpy ones of
+    :mod:`agentcore.analyze.batchsim`), which never import Numba."""
     if kernels == "lean":
-        from agentcore.analyze.batchsim import KERNELS
-
-        return twin("textops", None), KERNELS
+        return twin("textops", None), twin("signatures", None).KERNELS
     if kernels is not None and kernels not in IMPLS:
         raise ValueError(f"kernels must be 'compiled', 'pure', 'lean' or None, got {kernels!r}")
     return twin("textops", kernels), twin("similarity", kernels)

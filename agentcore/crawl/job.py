@@ -92,7 +92,7 @@ class CrawlJob:
         self.failures: Counter = Counter()
         self.timeline: list[dict] = []
         self.t0 = time.monotonic()
-        # "lean": numpy signatures, the same bits as Numba's without its ~110 MB and start-up
+        # "lean": whole-batch Cython signatures, Numba's bits without its ~110 MB and start-up
         self.corpus = Corpus(keywords=keywords, threads=1, kernels="lean")
         self.done_sites: set[str] = set()
         self.done_pages: set[str] = set()
