@@ -12,7 +12,7 @@ from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 from agentcore.kernels import similarity_py as _py
 
-__all__ = ["minhash", "simhash", "band_keys", "KERNELS"]
+__all__ = ["minhash", "simhash", "band_keys"]
 
 cdef uint64_t C1 = <uint64_t>_py._C1
 cdef uint64_t C2 = <uint64_t>_py._C2
@@ -125,16 +125,3 @@ def band_keys(sigs, bands):
                 out[d, bnd] = h
     return out_arr
 
-
-class _Kernels:
-    """The similarity API the analysis calls: these three, the rest from the pure twin."""
-
-    minhash = staticmethod(minhash)
-    simhash = staticmethod(simhash)
-    band_keys = staticmethod(band_keys)
-
-    def __getattr__(self, name):
-        return getattr(_py, name)
-
-
-KERNELS = _Kernels()

@@ -14,7 +14,7 @@ import numpy as np
 
 from agentcore.kernels import similarity_py as py
 
-__all__ = ["minhash", "simhash", "band_keys", "KERNELS"]
+__all__ = ["minhash", "simhash", "band_keys"]
 
 U64 = np.uint64
 #: rows (shingles or distinct terms) per chunk: bounds the (rows, 128) temporaries to ~2 MB
@@ -107,16 +107,3 @@ def band_keys(sigs, bands):
         h = py.fmix(h ^ slots[:, :, q].astype(np.uint64))
     return h
 
-
-class _Kernels:
-    """The similarity API the analysis calls: these three, the rest from the pure twin."""
-
-    minhash = staticmethod(minhash)
-    simhash = staticmethod(simhash)
-    band_keys = staticmethod(band_keys)
-
-    def __getattr__(self, name):
-        return getattr(py, name)
-
-
-KERNELS = _Kernels()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from agentcore.kernels import IMPLS, twin
 
-__all__ = ["KERNEL_CHOICES", "kernel_modules"]
+__all__ = ["KERNEL_CHOICES", "kernel_modules", "LeanKernels"]
 
 #: what ``kernels=`` may name on the analysis API (None: the environment switch)
 KERNEL_CHOICES = IMPLS + ("lean",)
@@ -15,7 +15,22 @@ def kernel_modules(kernels: str | None) -> tuple:
     signatures (``kernels/_signatures.pyx``, GIL released, or the numpy ones of
     :mod:`agentcore.analyze.batchsim`), which never import Numba."""
     if kernels == "lean":
-        return twin("textops", None), twin("signatures", None).KERNELS
+        return twin("textops", None), LeanKernels(twin("signatures", None))
     if kernels is not None and kernels not in IMPLS:
         raise ValueError(f"kernels must be 'compiled', 'pure', 'lean' or None, got {kernels!r}")
     return twin("textops", kernels), twin("similarity", kernels)
+
+
+class LeanKernels:
+    """The similarity API the analysis calls: a signatures twin's whole-batch ``minhash``,
+    ``simhash`` and ``band_keys``, everything else from the pure twin (already vectorised)."""
+
+    def __init__(self, signatures):
+        self.minhash = signatures.minhash
+        self.simhash = signatures.simhash
+        self.band_keys = signatures.band_keys
+
+    def __getattr__(self, name):
+        from agentcore.kernels import similarity_py
+
+        return getattr(similarity_py, name)
