@@ -84,8 +84,11 @@ def test_agents_call_tools_on_local_data_and_every_call_validates(engine):
         """a + b."""
         return a + b
 
+    # final_turn="answer": the 4th turn may only answer. Without it, whether the 135M model
+    # answers on its own is a property of the CPU's float arithmetic (greedy decoding picks
+    # other tokens on another machine): on one it answered several of 32, on the next none
     agent = Agent("You answer questions about French cities. Look facts up with the tools.",
-                  [lookup_tool, add], max_turns=4, max_tokens=40)
+                  [lookup_tool, add], max_turns=4, max_tokens=40, final_turn="answer")
     before = engine.metrics()
     t0 = time.monotonic()
     runs = run_agents(agent, questions(N_AGENTS), engine=engine)
@@ -101,7 +104,7 @@ def test_agents_call_tools_on_local_data_and_every_call_validates(engine):
     assert {r.error for r in runs if r.state == "FAILED"} <= {
         "max_turns: no answer after 4 model turns"}
     assert after["requests_failed"] == before["requests_failed"]
-    # (a 135M model often repeats a lookup instead of answering: greedy, so the same every run)
+    # (a 135M model often repeats a lookup instead of answering; its last turn answers)
     done = [r for r in runs if r.state == "DONE"]
     assert len(done) >= N_AGENTS // 8 and all(isinstance(r.answer, str) and r.answer
                                               for r in done)

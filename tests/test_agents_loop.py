@@ -289,3 +289,28 @@ def test_tool_choice_required_forces_a_call_on_the_first_turn_only():
             Agent("Answer.", [add], **bad)
     with pytest.raises(ValueError, match="at least one tool"):
         Agent("Answer.", [], tool_choice="required")
+
+
+def test_final_turn_answer_makes_the_last_turn_answer():
+    """By default a call on the last turn ends the agent with max_turns; with
+    final_turn="answer" that turn's grammar admits only the answer (under output_schema)."""
+    calls = script(*[{"tool": "add", "args": {"a": 1, "b": 2}}] * 3)
+    plain = run_agents(Agent("Answer.", [add], max_turns=3), ["x"], engine=InstantModel(calls))
+    assert plain[0].state == "FAILED" and plain[0].error == "max_turns: no answer after 3 model turns"
+    agent = Agent("Answer.", [add], max_turns=3, final_turn="answer",
+                  output_schema={"type": "integer"})
+    # the model keeps calling until the grammar leaves it only the answer
+    model = SchemaModel(lambda m: ({"answer": 3} if len(m) >= 6 else
+                                   {"tool": "add", "args": {"a": 1, "b": 2}}))
+    runs = run_agents(agent, ["x", "y"], engine=model)
+    assert [r.state for r in runs] == ["DONE", "DONE"] and runs[0].answer == 3
+    assert [len(r.tool_calls) for r in runs] == [2, 2]
+    assert model.schemas == [agent.schema] * 4 + [agent.last_schema] * 2
+    assert validate({"answer": 3}, agent.last_schema) == []
+    assert validate({"tool": "add", "args": {"a": 1, "b": 2}}, agent.last_schema)
+    assert validate({"answer": "3"}, agent.last_schema)  # output_schema holds on the last turn
+    assert Agent("Answer.", [add]).last_schema is None
+    both = Agent("Answer.", [add], max_turns=2, tool_choice="required", final_turn="answer")
+    assert both.first_schema is not None and both.last_schema is not None
+    with pytest.raises(ValueError, match="final_turn"):
+        Agent("Answer.", [add], final_turn="always")

@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 
 from agentcore.spec import FAILED, State
 
-from .schema import turn_schema
+from .schema import answer_schema, turn_schema
 from .steps import ANSWERED, AgentSteps, Columns
 from .tools import Tool, as_tools
 
@@ -45,17 +45,21 @@ class Agent:
     52% fewer prompt tokens computed and 39% fewer decode calls).
     ``tool_choice="required"`` makes the first turn call a tool (its grammar admits only calls);
     later turns may answer, as the OpenAI Agents SDK's ``tool_choice="required"`` with
-    ``reset_tool_choice``.
+    ``reset_tool_choice``. ``final_turn="answer"`` makes the last turn of ``max_turns`` answer
+    (its grammar admits only the answer), where by default a call there ends the agent with
+    ``max_turns`` (what LangGraph's recursion limit and the SDK's ``max_turns`` do).
     """
 
     def __init__(self, instructions: str, tools: Iterable[Tool | Callable] = (), *,
                  output_schema: dict | None = None, max_turns: int = 8, max_tokens: int = 64,
                  temperature: float = 0.0, seed: int | None = None, name: str = "agent",
-                 keep_kv: bool = True, tool_choice: str = "auto"):
+                 keep_kv: bool = True, tool_choice: str = "auto", final_turn: str = "auto"):
         if max_turns < 1:
             raise ValueError(f"max_turns={max_turns} must be >= 1")
         if tool_choice not in ("auto", "required"):
             raise ValueError(f"tool_choice={tool_choice!r}: use 'auto' or 'required'")
+        if final_turn not in ("auto", "answer"):
+            raise ValueError(f"final_turn={final_turn!r}: use 'auto' or 'answer'")
         self.instructions = instructions
         self.tools = as_tools(tools)
         self.output_schema = output_schema
@@ -76,6 +80,9 @@ class Agent:
                                  "the forced call is the first that may answer")
             self.first_schema = turn_schema(self.tools, None, answer=False)
         self.tool_choice = tool_choice
+        # the last turn's schema when final_turn="answer" (None: the same as every other turn's)
+        self.last_schema = answer_schema(output_schema) if final_turn == "answer" else None
+        self.final_turn = final_turn
 
     def system_prompt(self) -> str:
         """Instructions, the tool list and the reply format: short, since every agent's

@@ -105,8 +105,11 @@ class AgentSteps:
 
     def build(self, swarm, aid: int) -> dict:
         req = {"messages": swarm.data[self.cols.messages][aid]}
-        if self.agent.first_schema is not None and not swarm.data[self.cols.turns][aid]:
-            req["json_schema"] = self.agent.first_schema  # tool_choice="required"
+        n, agent = len(swarm.data[self.cols.turns][aid]), self.agent
+        if agent.first_schema is not None and n == 0:
+            req["json_schema"] = agent.first_schema  # tool_choice="required"
+        elif agent.last_schema is not None and n + 1 >= agent.max_turns:
+            req["json_schema"] = agent.last_schema  # final_turn="answer"
         if self.engine is not None:
             req["session"] = self.session_of(swarm, aid)
         return req
