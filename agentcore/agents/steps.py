@@ -100,6 +100,10 @@ class AgentSteps:
         32 where compact JSON answers several."""
         return reply_text(res.value)
 
+    def is_last(self, n: int) -> bool:
+        """Whether the turn after ``n`` finished tool turns is the last of ``max_turns``."""
+        return n + 1 >= self.agent.max_turns
+
     def session_of(self, swarm, aid: int) -> tuple:
         return (id(swarm), self.prefix, aid)
 
@@ -108,7 +112,7 @@ class AgentSteps:
         n, agent = len(swarm.data[self.cols.turns][aid]), self.agent
         if agent.first_schema is not None and n == 0:
             req["json_schema"] = agent.first_schema  # tool_choice="required"
-        elif agent.last_schema is not None and n + 1 >= agent.max_turns:
+        elif agent.last_schema is not None and self.is_last(n):
             req["json_schema"] = agent.last_schema  # final_turn="answer"
         if self.engine is not None:
             req["session"] = self.session_of(swarm, aid)
@@ -135,7 +139,7 @@ class AgentSteps:
         """The turn of the agent's reply; None when it was the last model turn of its budget."""
         res = swarm.data[self.cols.reply][aid]
         n = len(swarm.data[self.cols.turns][aid])
-        if n + 1 >= self.agent.max_turns:
+        if self.is_last(n):
             return None
         v = res.value
         return {"turn": n, "reply": self.reply_of(res), "tool": v["tool"], "args": v.get("args", {}),

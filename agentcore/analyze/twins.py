@@ -26,11 +26,12 @@ class LeanKernels:
     ``simhash`` and ``band_keys``, everything else from the pure twin (already vectorised)."""
 
     def __init__(self, signatures):
+        from agentcore.kernels import similarity_py  # both signatures twins have loaded it
+
+        self._pure = similarity_py
         self.minhash = signatures.minhash
         self.simhash = signatures.simhash
         self.band_keys = signatures.band_keys
 
     def __getattr__(self, name):
-        from agentcore.kernels import similarity_py
-
-        return getattr(similarity_py, name)
+        return getattr(self._pure, name)
