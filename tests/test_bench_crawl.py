@@ -18,7 +18,7 @@ def test_the_event_loop_is_a_setting(monkeypatch):
         aio.loop_name()
 
 
-@pytest.mark.parametrize("variant", ["agentcore-aiohttp", "agentcore-reqwest"])
+@pytest.mark.parametrize("variant", ["agentcore-aiohttp", "agentcore-reqwest", "agentcore-curl"])
 def test_bench_waits_for_a_warm_web_and_the_child_crawls_it(tmp_path, variant):
     with ProcessServer(n_sites=3, seed=0, hostile=False, warm=True) as server:
         bench.wait_warm(server.port)

@@ -30,7 +30,7 @@ def site_links(page: FetchResult) -> list[str]:
     return [u for u in doc.links_internal if u != page.final_url]
 
 
-@pytest.fixture(scope="module", params=["asyncio", "uvloop", "uvloop-reqwest"])
+@pytest.fixture(scope="module", params=["asyncio", "uvloop", "uvloop-reqwest", "uvloop-curl"])
 def crawled(request):
     """One real crawl of a 20-site web, following links from the home pages as a crawler
     does, shared by the tests that check its outcome; on each event loop the crawl may run on."""
@@ -39,7 +39,8 @@ def crawled(request):
 
         async def crawl():
             results: dict[str, FetchResult] = {}
-            transport = "reqwest" if request.param.endswith("reqwest") else "aiohttp"
+            transport = {"reqwest": "reqwest", "curl": "curl"}.get(request.param.split("-")[-1],
+                                                                    "aiohttp")
             async with Fetcher(static_hosts=server.host_map(), transport=transport,
                                **FAST) as fetcher:
                 homes = await fetcher.fetch_many(web.home_urls())
@@ -119,7 +120,7 @@ def test_robots_honoured_and_ssrf_never_requested(crawled):
     assert len(robots) == 20 and set(robots) == {1}  # fetched once per host, shared
 
 
-@pytest.fixture(params=["aiohttp", "reqwest"])
+@pytest.fixture(params=["aiohttp", "reqwest", "curl"])
 def transport(request):
     """The HTTP client under the Fetcher (FetchConfig.transport)."""
     return request.param
@@ -285,6 +286,43 @@ def test_reqwest_pins_only_checked_addresses():
 
     assert run(main(), loop="asyncio") == [("93.184.216.34", 80), ("127.0.0.1", 8080),
                                            "ssrf_blocked", "dns_error", ("10.0.0.5", 80)]
+
+
+def test_curl_pins_only_checked_addresses(monkeypatch):
+    """libcurl never resolves a name: the fetcher pins each host (CONNECT_TO) to an address
+    the system resolver gave and the SSRF guard kept (the resolver is faked here)."""
+    from agentcore.crawl.curl import checked_target
+
+    answers = {"inside.example": ["10.0.0.5", "127.0.0.1"],
+               "mixed.example": ["127.0.0.1", "93.184.216.34"], "six.example": ["2606:4700::1"]}
+
+    def getaddrinfo(host, port, **kw):
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in answers[host]]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert checked_target("mixed.example", 80, False) == "mixed.example:80:93.184.216.34:80"
+    assert checked_target("six.example", 443, False) == "six.example:443:[2606:4700::1]:443"
+    assert checked_target("inside.example", 80, False).reason == "ssrf_blocked"
+    assert checked_target("nowhere.example", 80, False).reason == "dns_error"
+    assert checked_target("inside.example", 80, True) == "inside.example:80:10.0.0.5:80"
+
+
+def test_curl_ignores_proxies_from_the_environment(monkeypatch):
+    """A proxy in the environment would see (and could answer for) every request: libcurl
+    reads those variables, so the fetcher turns them off."""
+    for name in ("http_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    web = SyntheticWeb(2, hostile=False)
+    with serve_in_thread(web) as server:
+
+        async def main():
+            async with Fetcher(static_hosts=server.host_map(), transport="curl", **FAST) as f:
+                return await f.fetch_many(web.home_urls())
+
+        results = run(main())
+    assert [r.error_reason for r in results] == [None, None] and all(r.body for r in results)
 
 
 def test_text_decodes_in_the_browser_order():

@@ -39,8 +39,8 @@ from pathlib import Path
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "agentcore-anchors"
 CONTENDERS = ("agentcore", "rust", "python")
-#: agentcore with a given HTTP client (FetchConfig.transport), to compare the two side by side
-VARIANTS = ("agentcore-aiohttp", "agentcore-reqwest")
+#: agentcore with a given HTTP client (FetchConfig.transport), to compare them side by side
+VARIANTS = ("agentcore-aiohttp", "agentcore-reqwest", "agentcore-curl")
 #: the demo's fetch limits (agentcore.demo.cli defaults), shared by the Python contenders
 LIMITS = dict(global_limit=256, per_host_limit=2, politeness_delay=0.02, connect_timeout=3.0,
               read_timeout=3.0, total_timeout=6.0, max_pages=32)

@@ -38,23 +38,20 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import random
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 from agentcore.crawl import robots as robots_txt
+from agentcore.crawl.policy import RETRYABLE, next_hop, retry_delay, target_problem
 from agentcore.crawl.resolver import HostSet, SSRFBlocked, blocked_address
 from agentcore.crawl.slots import Slots
 from agentcore.crawl.transport import REDIRECT_CODES, AiohttpTransport, Failure
 from agentcore.kernels.decode import decode_html
-from agentcore.kernels.urls import same_site
 
 __all__ = ["FetchConfig", "FetchResult", "Fetcher", "SSRFBlocked", "blocked_address", "HostSet",
-           "RETRYABLE", "REDIRECT_CODES"]
-
-RETRYABLE = frozenset({"timeout", "connection_refused", "connection_error"})
+           "RETRYABLE", "REDIRECT_CODES", "transport_kind"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +76,24 @@ class FetchConfig:
     respect_robots: bool = True
     allow_private: bool = False  # True lets real names resolve to private/loopback addresses
     content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
-    #: the HTTP client: "reqwest" (pyreqwest, ``agentcore.crawl.reqwest``: ~40% less CPU per
-    #: fetch), "aiohttp" (``agentcore.crawl.transport``), or "auto": reqwest when installed
+    #: the HTTP client: "curl" (libcurl's multi on its own thread, ``agentcore.crawl.curl``),
+    #: "reqwest" (pyreqwest, ``agentcore.crawl.reqwest``), "aiohttp"
+    #: (``agentcore.crawl.transport``), or "auto": the first of these installed
     transport: str = "auto"
+
+
+TRANSPORTS = ("curl", "reqwest", "aiohttp")
+_MODULES = {"curl": "pycurl", "reqwest": "pyreqwest", "aiohttp": "aiohttp"}
+
+
+def transport_kind(config: FetchConfig) -> str:
+    """The HTTP client ``config.transport`` names ("auto": the first of TRANSPORTS installed)."""
+    kind = config.transport
+    if kind == "auto":
+        return next((k for k in TRANSPORTS if importlib.util.find_spec(_MODULES[k])), "aiohttp")
+    if kind not in TRANSPORTS:
+        raise ValueError(f"FetchConfig.transport {kind!r}: use 'auto' or one of {TRANSPORTS}")
+    return kind
 
 
 @dataclass(slots=True)
@@ -114,6 +126,11 @@ class FetchResult:
         """The body decoded as browsers do (``agentcore.kernels.decode``): BOM, then the
         Content-Type charset, then <meta> charset, then UTF-8; bad bytes become U+FFFD."""
         return decode_html(self.body, self.content_type)
+
+
+def _settle(fut: asyncio.Future, result) -> None:
+    if not fut.done():
+        fut.set_result(result)
 
 
 class _Host:
@@ -159,6 +176,7 @@ class Fetcher:
         self.stats: Counter = Counter()  # "ok", reasons, "attempts", "bytes"
         self._hosts: dict[str, _Host] = {}
         self._transport = None
+        self._curl = None  # the CurlFetcher when the transport is "curl"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._global: Slots | None = None
 
@@ -175,22 +193,35 @@ class Fetcher:
         c = self.config
         self._loop = asyncio.get_running_loop()
         self._global = Slots(c.global_limit)
-        kind = c.transport
-        if kind == "auto":
-            kind = "reqwest" if importlib.util.find_spec("pyreqwest") else "aiohttp"
+        kind = transport_kind(c)
+        if kind == "curl":
+            from agentcore.crawl.curl import CurlFetcher
+
+            self._curl = CurlFetcher(c, static_hosts=self.static_hosts,
+                                     allowed_hosts=self.allowed_hosts, stats=self.stats)
+            self._curl.start()
+            self._transport = self._curl
+            return
         if kind == "reqwest":
             from agentcore.crawl.reqwest import ReqwestTransport
 
             transport = ReqwestTransport(c, self.static_hosts, c.allow_private)
-        elif kind == "aiohttp":
-            transport = AiohttpTransport(c, self.static_hosts, c.allow_private)
         else:
-            raise ValueError(f"FetchConfig.transport {c.transport!r}: use 'auto', 'reqwest' or "
-                             "'aiohttp'")
+            transport = AiohttpTransport(c, self.static_hosts, c.allow_private)
         await transport.open()
         self._transport = transport
 
+    @property
+    def batch(self):
+        """The CurlFetcher doing the fetches (``submit([(url, done), ...])``), or None when the
+        transport is an asyncio client."""
+        return self._curl
+
     async def close(self) -> None:
+        if self._curl is not None:
+            self._curl.close()
+            self._curl = self._transport = None
+            return
         if self._transport is not None:
             await self._transport.close()
             self._transport = None
@@ -204,6 +235,8 @@ class Fetcher:
         """Fetch one URL, following redirects; never raises for network or content problems."""
         if self._transport is None:
             raise RuntimeError("Fetcher is not open: use 'async with Fetcher(...) as f:'")
+        if self._curl is not None:
+            return await self._fetch_curl(url)
         t0 = time.perf_counter()
         try:
             result = await self._fetch(url, t0, robots=self.config.respect_robots,
@@ -216,6 +249,18 @@ class Fetcher:
         self.stats[result.error_reason or "ok"] += 1
         return result
 
+    async def _fetch_curl(self, url: str, *how) -> FetchResult:
+        """One fetch by the CurlFetcher; ``how``: (robots, check_type, count) when not the
+        defaults."""
+        loop = self._loop
+        fut = loop.create_future()
+
+        def done(result: FetchResult) -> None:  # on the curl thread
+            loop.call_soon_threadsafe(_settle, fut, result)
+
+        self._curl.submit([(url, done, *how)])
+        return await fut
+
     async def fetch_many(self, urls: Iterable[str]) -> list[FetchResult]:
         """Fetch many URLs concurrently (bounded by the per-host and global limits), in order."""
         return list(await asyncio.gather(*(self.fetch(u) for u in urls)))
@@ -225,6 +270,11 @@ class Fetcher:
         from yarl import URL
 
         u = URL(url)
+        if self._curl is not None:
+            where = robots_txt.robots_url(u)
+            res = await self._fetch_curl(where, False, False, False)
+            rules = robots_txt.rules_from(res, where)
+            return robots_txt.Matcher(rules, self.config.robots_agent).allows(url)
         await self._robots_for(u)
         return self._host(u.host.lower()).matcher.allows(url)
 
@@ -238,24 +288,7 @@ class Fetcher:
 
     def _check_target(self, u, origin: str | None) -> tuple[str, str] | None:
         """(reason, detail) if the URL must not be requested; origin is None for the first hop."""
-        if u.scheme not in ("http", "https") or not u.host:
-            return ("redirect_invalid" if origin else "bad_url"), f"not an http(s) URL: {u}"
-        host = u.host.lower()
-        if not self.config.allow_private and blocked_address(host) and host not in (
-            self._static_set
-        ):
-            return "ssrf_blocked", f"{host} is a private, loopback or link-local address"
-        if origin is None:
-            if self.allowed_hosts is not None and host not in self.allowed_hosts:
-                return "host_not_allowed", f"{host} is not in the allowed hosts"
-            return None
-        if self.allowed_hosts is not None:
-            if host in self.allowed_hosts:
-                return None
-            return "redirect_offsite", f"redirect from {origin} to {host} leaves the allowed hosts"
-        if same_site(origin, host):
-            return None
-        return "redirect_offsite", f"redirect from {origin} to {host} leaves the site"
+        return target_problem(self.config, self._static_set, self.allowed_hosts, u, origin)
 
     async def _fetch(self, url: str, t0: float, robots: bool, check_type: bool) -> FetchResult:
         from yarl import URL
@@ -300,16 +333,9 @@ class Fetcher:
                 return fail(f.reason, f.detail, f.wire_bytes)
             if location is not None:
                 redirects += 1
-                try:
-                    nxt = current.join(URL(location))
-                except (ValueError, TypeError):
-                    return fail("redirect_invalid", f"unusable Location {location!r}")
-                key = str(nxt.with_fragment(None))
-                if key in visited:
-                    return fail("redirect_loop", f"{current} -> {nxt} was visited before")
-                if redirects > self.config.max_redirects:
-                    return fail("too_many_redirects", f"more than {self.config.max_redirects}")
-                visited.add(key)
+                nxt = next_hop(current, location, visited, redirects, self.config.max_redirects)
+                if isinstance(nxt, tuple):
+                    return fail(*nxt)
                 current = nxt
                 current_s = str(current)
                 continue
@@ -344,15 +370,10 @@ class Fetcher:
                     slots.release()
             finally:
                 sem.release()
-            if failure.reason not in RETRYABLE and not (
-                failure.reason.startswith("http_5") or failure.reason == "http_429"
-            ) or attempt == c.max_attempts:
+            delay = retry_delay(c, failure, attempt)
+            if delay is None:
                 failure.attempts = attempt
                 raise failure
-            delay = min(c.max_backoff, c.backoff * 2 ** (attempt - 1))
-            delay *= 0.5 + random.random()  # jitter spreads retries of many agents apart
-            if failure.retry_after is not None:
-                delay = max(delay, min(c.max_backoff, failure.retry_after))
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 

@@ -32,7 +32,7 @@ from agentcore.swarm import Swarm
 from . import queries
 from .inputs import MAX_URL_BYTES, Follow, site_key
 from .rows import FAILURE_READS, LLM_READS, PAGE_READS, SITE_READS, CrawlRows
-from .steps import CrawlSteps, unpack_minhash
+from .steps import CrawlSteps, FetchBatch, unpack_minhash
 from .tables import Page
 from .task import LLMTask, PromptTooLong, engine_budget
 
@@ -118,10 +118,16 @@ class CrawlJob:
     # ---- the spec -----------------------------------------------------------------------------
 
     def spec(self) -> AgentSpec:
+        from .fetch import FetchConfig, transport_kind
+
         steps, rows = CrawlSteps(self), CrawlRows(self)
         llm = self.engine is not None
-        fetch = async_action(steps.fetch, concurrency=1024, name="fetch", reads=["url"],
-                             writes=FETCH_WRITES)
+        if transport_kind(self.fetch_config or FetchConfig()) == "curl":
+            # the whole batch to libcurl's thread at once: no task or timer per fetch
+            fetch = external_action(FetchBatch(steps, FETCH_WRITES), capacity=1024, name="fetch")
+        else:
+            fetch = async_action(steps.fetch, concurrency=1024, name="fetch", reads=["url"],
+                                 writes=FETCH_WRITES)
         links = batch_action(steps.links, max_batch=64, cores=1, name="links",
                              reads=["body", "ctype", "url", "host", "final_url", "http_status",
                                     "elapsed"], writes=["body", "title", "n_links"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import time
+from functools import partial
 from urllib.parse import urlsplit
 
 from agentcore.actions import ActionError
@@ -32,23 +33,35 @@ class CrawlSteps:
     async def fetch(self, swarm, aid):
         """Fetch one URL (a site's home page or a page); a failure keeps its stage and detail."""
         d = swarm.data
+        reason = self.refused(d, aid)
+        if reason is None:
+            reason = self.fetched(d, aid, await self.job.fetcher.fetch(d["url"][aid]))
+        if reason is not None:
+            raise ActionError(reason)
+
+    def refused(self, d, aid) -> str | None:
+        """The reason the agent's URL is not requested at all (too long, not http), or None."""
         refused = url_problem(d["url"][aid], self.job.max_url_bytes)
-        if refused is not None:
-            d["fail_stage"][aid] = "input"
-            d["fail_detail"][aid] = refused[1]
-            raise ActionError(refused[0])
-        res = await self.job.fetcher.fetch(d["url"][aid])
+        if refused is None:
+            return None
+        d["fail_stage"][aid] = "input"
+        d["fail_detail"][aid] = refused[1]
+        return refused[0]
+
+    def fetched(self, d, aid, res) -> str | None:
+        """Write one fetch's result to the agent's columns; its failure reason, or None."""
         if not res.ok:
             d["fail_stage"][aid] = "fetch"
             d["fail_detail"][aid] = res.error_detail
             d["fetch_attempts"][aid] = res.attempts
-            raise ActionError(res.error_reason)
+            return res.error_reason
         d["body"][aid] = res.body
         d["ctype"][aid] = res.content_type
         d["final_url"][aid] = res.final_url
         d["http_status"][aid] = res.status
         d["elapsed"][aid] = res.elapsed
         self.job.stats["bytes"] += len(res.body)
+        return None
 
     def links(self, batch):
         """Extract each site's home page, hand its text on as the site's first page (a page agent
@@ -153,6 +166,40 @@ class CrawlSteps:
                 d["fail_stage"][a] = "prompt"
                 d["fail_detail"][a] = str(exc)
                 batch.fail(j, "prompt_too_long")
+
+
+class FetchBatch:
+    """The fetch state as one external action: a whole batch of agents goes to the job's
+    CurlFetcher at once (``Fetcher.batch``), each agent completing from the fetcher's thread
+    as its page lands; the state's timeout is the swarm core's, not a timer per fetch."""
+
+    reads = ("url",)
+
+    def __init__(self, steps: CrawlSteps, writes: tuple):
+        self.steps = steps
+        self.writes = writes
+
+    def start(self, batch) -> None:
+        ids = batch.ids
+        if not len(ids):
+            return
+        steps = self.steps
+        d = batch.swarm.data
+        top = max(ids)
+        for col in self.writes:  # size the columns here, so the fetcher's thread only assigns
+            column = d[col]
+            column[top] = column[top]
+        items = []
+        for j, aid in enumerate(ids):
+            reason = steps.refused(d, aid)
+            if reason is not None:
+                batch.complete(j, error=reason)
+                continue
+            items.append((d["url"][aid], partial(self._done, batch, j, aid)))
+        steps.job.fetcher.batch.submit(items)
+
+    def _done(self, batch, j: int, aid: int, res) -> None:
+        batch.complete(j, error=self.steps.fetched(batch.swarm.data, aid, res))
 
 
 def served_link(url: str, served: frozenset[str]) -> str | None:

@@ -1,0 +1,656 @@
+"""The batch fetcher: one libcurl multi on its own thread runs every fetch of the crawl.
+
+A fetch (robots.txt, per-host slots and politeness, retries, redirects) is a small state
+machine stepped by that thread between transfers; libcurl does the sockets, HTTP parsing and
+waiting with the GIL released, so the Python per page is a few calls, not an asyncio task, a
+timer and a client coroutine. The rules are ``agentcore.crawl.policy``'s and the answer checks
+``agentcore.crawl.transport``'s, as for the asyncio ``Fetcher``: the same URL gets the same
+``FetchResult`` reason and detail.
+
+Every protection stays: libcurl never resolves a name (each request is pinned with
+``CONNECT_TO`` to an address the SSRF guard accepted), never follows a redirect (each hop is
+checked here), never uses a proxy from the environment; the body streams through the
+``Inflater`` (wire and inflate caps), and a refused answer stops its transfer.
+
+>>> engine = CurlFetcher(FetchConfig(), static_hosts={"*.test": ("127.0.0.1", port)})  # doctest: +SKIP
+>>> engine.start(); engine.submit([("http://site-0042.test/", print)])                # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import errno
+import heapq
+import os
+import select
+import socket
+import threading
+import time
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+
+import pycurl
+
+from agentcore.crawl import robots as robots_txt
+from agentcore.crawl.fetch import FetchResult
+from agentcore.crawl.policy import next_hop, retry_delay, target_problem
+from agentcore.crawl.resolver import HostSet, StaticResolver, blocked_address
+from agentcore.crawl.transport import ACCEPT, Failure, Inflater, check_answer, check_body
+
+if TYPE_CHECKING:
+    from agentcore.crawl.fetch import FetchConfig
+
+__all__ = ["CurlFetcher"]
+
+_IN, _OUT = select.EPOLLIN, select.EPOLLOUT
+_WATCH = {pycurl.POLL_IN: _IN, pycurl.POLL_OUT: _OUT, pycurl.POLL_INOUT: _IN | _OUT}
+_DISCARD_CAP = 1 << 20  # bytes of a refused answer's body read (to keep the connection) at most
+
+
+class _Fetch:
+    """One URL through its hops and attempts."""
+
+    __slots__ = ("url", "current", "current_s", "origin", "visited", "attempts", "tries",
+                 "redirects", "status", "t0", "robots", "check_type", "done", "count", "host")
+
+    def __init__(self, url: str, done, robots: bool, check_type: bool, count: bool):
+        self.url, self.done, self.robots, self.check_type, self.count = (url, done, robots,
+                                                                         check_type, count)
+        self.current = self.current_s = self.origin = self.host = None
+        self.visited: set = set()
+        self.attempts = self.redirects = 0
+        self.tries = 1  # attempt number within the current hop
+        self.status = None
+        self.t0 = time.perf_counter()
+
+
+class _Host:
+    """Per-host state: requests in flight, the queue behind them, the next allowed start, the
+    robots.txt matcher (None until loaded) and the fetches waiting for it."""
+
+    __slots__ = ("active", "queue", "next_start", "delay", "matcher", "waiting")
+
+    def __init__(self, delay: float):
+        self.active = 0
+        self.queue: deque = deque()
+        self.next_start = 0.0
+        self.delay = delay
+        self.matcher: robots_txt.Matcher | None = None
+        self.waiting: list | None = None
+
+
+class _Transfer:
+    """One libcurl easy handle, reused; collects one answer's header lines and body."""
+
+    __slots__ = ("curl", "fetch", "lines", "inflater", "kept", "failure", "discard", "checked",
+                 "config", "status")
+
+    def __init__(self, config: "FetchConfig", cainfo: str | None):
+        c = self.curl = pycurl.Curl()
+        c.transfer = self  # the multi hands back handles; this finds their transfer
+        self.config = config
+        self.lines: list = []
+        c.setopt(pycurl.NOSIGNAL, 1)
+        c.setopt(pycurl.FOLLOWLOCATION, 0)
+        c.setopt(pycurl.PROXY, "")  # never a proxy from the environment
+        c.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
+        c.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+        c.setopt(pycurl.CONNECTTIMEOUT_MS, int(config.connect_timeout * 1000))
+        c.setopt(pycurl.TIMEOUT_MS, int(config.total_timeout * 1000))
+        # the read timeout: under 1 byte/s for read_timeout seconds (whole seconds in libcurl)
+        c.setopt(pycurl.LOW_SPEED_LIMIT, 1)
+        c.setopt(pycurl.LOW_SPEED_TIME, max(1, round(config.read_timeout)))
+        c.setopt(pycurl.USERAGENT, config.user_agent)
+        c.setopt(pycurl.HTTPHEADER, [f"Accept: {ACCEPT}", "Accept-Encoding: gzip, deflate"])
+        c.setopt(pycurl.HEADERFUNCTION, self.lines.append)
+        c.setopt(pycurl.WRITEFUNCTION, self.write)
+        if cainfo:
+            c.setopt(pycurl.CAINFO, cainfo)
+        self.fetch = None
+
+    def begin(self, f: _Fetch, target: str) -> None:
+        self.fetch = f
+        self.lines.clear()
+        self.inflater = self.kept = self.failure = None
+        self.discard = self.checked = False
+        self.status = 0
+        c = self.curl
+        c.setopt(pycurl.URL, f.current_s)
+        c.setopt(pycurl.CONNECT_TO, [target])
+
+    def check(self):
+        """The answer's checks once its headers are in: the kept headers, or None for a
+        redirect; raises Failure (``transport.check_answer``)."""
+        self.checked = True
+        status, phrase, h = 0, "", {}
+        for raw in self.lines:
+            if raw[:5] == b"HTTP/":  # a status line starts a block; after a 1xx, the last counts
+                parts = raw.split(None, 2)
+                status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+                phrase = parts[2].strip().decode("latin-1") if len(parts) > 2 else ""
+                h = {}
+                continue
+            k, sep, v = raw.partition(b":")
+            if sep:
+                h.setdefault(k.strip().lower().decode("latin-1"), v.strip().decode("latin-1"))
+        self.status = status
+        length = h.get("content-length")
+        f = self.fetch
+        reason = "" if 200 <= status < 300 else phrase or _phrase(status)
+        kept = check_answer(status, h, h.get("location"), reason, f.current, self.config,
+                            f.check_type, int(length) if length and length.isdigit() else None)
+        if kept is None:
+            self.kept = {"location": h.get("location")}
+            return None
+        self.kept = kept
+        c = self.config
+        self.inflater = Inflater(kept.get("content-encoding", ""), c.max_body, c.max_decompressed)
+        return kept
+
+    def write(self, chunk: bytes):
+        """libcurl's write callback: 0 (of len(chunk)) stops the transfer."""
+        inf = self.inflater
+        if inf is None:
+            if self.discard:
+                self.discard += len(chunk)
+                return 0 if self.discard > _DISCARD_CAP else None
+            if self.checked:
+                return None
+            try:
+                if self.check() is None:  # a redirect's body is not read
+                    self.discard = 1
+                    return None
+            except Failure as f:
+                self.failure = f
+                if f.reason.startswith("http_"):  # read an error page's body: keep the connection
+                    self.discard = 1
+                    return None
+                return 0
+            except Exception as exc:  # noqa: BLE001 - a bug: that fetch fails, not the thread
+                self.failure = Failure("internal_error", repr(exc))
+                return 0
+            inf = self.inflater
+        try:
+            inf.feed(chunk)
+        except Failure as f:
+            self.failure = f
+            return 0
+        return None
+
+    def outcome(self):
+        """(status, kept headers, body, Location or None) of a finished transfer; raises Failure."""
+        if self.failure is not None:
+            raise self.failure
+        if not self.checked:
+            self.check()
+        status = self.status
+        if self.inflater is None:
+            return status, {}, b"", self.kept["location"]
+        data = self.inflater.finish()
+        check_body(data, self.kept, self.fetch.check_type)
+        return status, self.kept, data, None
+
+    def error(self, code: int, message: str) -> Failure:
+        """The Failure of a transfer libcurl ended with error ``code``."""
+        if code == pycurl.E_WRITE_ERROR and self.failure is not None:
+            return self.failure
+        if code == pycurl.E_OPERATION_TIMEDOUT:
+            # as the other transports: connect, read or total depends on the load; rows must not
+            return Failure("timeout", "no answer within the configured timeout")
+        if code == pycurl.E_COULDNT_CONNECT:
+            if self.curl.getinfo(pycurl.OS_ERRNO) == errno.ECONNREFUSED:
+                return Failure("connection_refused", f"connection refused: {message}")
+            return Failure("connection_error", f"COULDNT_CONNECT: {message}")
+        if code in (pycurl.E_URL_MALFORMAT, pycurl.E_UNSUPPORTED_PROTOCOL):
+            return Failure("bad_url", message)
+        if code == pycurl.E_COULDNT_RESOLVE_HOST:
+            return Failure("dns_error", message)
+        return Failure("connection_error", f"curl error {code}: {message}")
+
+
+def _phrase(status: int) -> str:
+    from agentcore.crawl.reqwest import phrase
+
+    return phrase(status)
+
+
+def _cainfo() -> str | None:
+    """certifi's CA bundle when installed (the pycurl wheel's libcurl may not find the system's)."""
+    try:
+        import certifi
+    except ImportError:
+        return None
+    return certifi.where()
+
+
+class CurlFetcher:
+    """Fetches URLs on its own thread; ``submit([(url, done), ...])`` from any thread, and each
+    ``done(FetchResult)`` is called on that thread (it must be quick and must not block).
+
+    ``stats`` counts results by reason ("ok" for usable pages), "attempts" and "bytes", as the
+    ``Fetcher``'s do. ``static_hosts`` and ``allowed_hosts`` mean what they mean there.
+    """
+
+    def __init__(self, config: "FetchConfig", *, static_hosts: Mapping[str, tuple[str, int]] | None = None,
+                 allowed_hosts: HostSet | None = None, stats: Counter | None = None):
+        self.config = config
+        self.static_set = HostSet(static_hosts or {})
+        self.static = StaticResolver(static_hosts or {}, config.allow_private)
+        self.allowed_hosts = allowed_hosts
+        self.stats = stats if stats is not None else Counter()
+        self._hosts: dict[str, _Host] = {}
+        self._pins: dict[tuple[str, int], str] = {}  # (host, port) -> "ip:port" checked
+        self._pinning: dict[tuple[str, int], list] = {}  # fetches waiting for a resolution
+        self._inbox: deque = deque()
+        self._timers: list = []
+        self._seq = 0
+        self._ready: deque = deque()  # host slot taken and start time reached; want a transfer
+        self._active = 0
+        self._free: list[_Transfer] = []
+        self._live: set = set()
+        self._curl_due: float | None = None
+        self._asleep = False
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._resolver_pool: ThreadPoolExecutor | None = None
+        self._cainfo = _cainfo()
+
+    # ---- any thread ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._ep = select.epoll()
+        self._ep.register(self._wake_r, _IN)
+        m = self._multi = pycurl.CurlMulti()
+        m.setopt(pycurl.M_MAXCONNECTS, self.config.global_limit + 8)
+        m.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
+        m.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
+        self._thread = threading.Thread(target=self._run, name="agentcore-curl", daemon=True)
+        self._thread.start()
+
+    def submit(self, items: Iterable[tuple[str, Callable[[FetchResult], None]]]) -> None:
+        """Fetch each ``(url, done)``; thread-safe and non-blocking."""
+        self._inbox.append(list(items))
+        self._wake()
+
+    def close(self) -> None:
+        """Stop the thread; fetches not finished end with ``connection_error``."""
+        if self._thread is None:
+            return
+        self._closing = True
+        self._wake()
+        self._thread.join()
+        self._thread = None
+        if self._resolver_pool is not None:
+            self._resolver_pool.shutdown(wait=False, cancel_futures=True)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        self._ep.close()
+
+    def _wake(self) -> None:
+        if self._asleep:
+            self._asleep = False
+            try:
+                os.write(self._wake_w, b"x")
+            except BlockingIOError:  # the pipe is full: the thread is awake anyway
+                pass
+
+    # ---- the thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        m, ep, inbox = self._multi, self._ep, self._inbox
+        try:
+            while not self._closing:
+                while inbox:
+                    for item in inbox.popleft():
+                        if callable(item):  # a resolution finished (from the resolver pool)
+                            item()
+                        else:
+                            self._submit_one(*item)
+                now = time.monotonic()
+                timers = self._timers
+                while timers and timers[0][0] <= now:
+                    _, _, kind, f = heapq.heappop(timers)
+                    if kind == "start":
+                        self._ready.append(f)
+                    else:  # a retry after its backoff: back into its host's queue
+                        self._queue(f)
+                self._pump_ready()
+                due = self._curl_due
+                if due is not None and due <= now:
+                    self._curl_due = None
+                    m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
+                self._collect()
+                if inbox or self._ready and self._active < self.config.global_limit:
+                    continue
+                wait = self._wait(time.monotonic())
+                self._asleep = True
+                if inbox or self._closing:
+                    self._asleep = False
+                    continue
+                events = ep.poll(wait)
+                self._asleep = False
+                for fd, ev in events:
+                    if fd == self._wake_r:
+                        try:
+                            os.read(fd, 4096)
+                        except BlockingIOError:
+                            pass
+                        continue
+                    flags = 0
+                    if ev & _IN:
+                        flags |= pycurl.CSELECT_IN
+                    if ev & _OUT:
+                        flags |= pycurl.CSELECT_OUT
+                    if ev & (select.EPOLLERR | select.EPOLLHUP):
+                        flags |= pycurl.CSELECT_ERR
+                    m.socket_action(fd, flags)
+                self._collect()
+        finally:
+            self._shutdown()
+
+    def _wait(self, now: float) -> float:
+        """Seconds until the next timer (ours or libcurl's); -1: none (until woken)."""
+        nxt = [t for t in (self._curl_due, self._timers[0][0] if self._timers else None)
+               if t is not None]
+        return max(0.0, min(nxt) - now) if nxt else -1
+
+    def _on_socket(self, what: int, fd: int, multi, data) -> None:
+        ep = self._ep
+        if what == pycurl.POLL_REMOVE:
+            try:
+                ep.unregister(fd)
+            except (OSError, ValueError):  # closed already: epoll forgot it
+                pass
+            return
+        mask = _WATCH.get(what, _IN)
+        try:
+            ep.modify(fd, mask)
+        except FileNotFoundError:
+            ep.register(fd, mask)
+
+    def _on_timer(self, ms: int) -> None:
+        self._curl_due = None if ms < 0 else time.monotonic() + ms / 1000.0
+
+    def _after(self, delay: float, kind: str, f: _Fetch) -> None:
+        self._seq += 1
+        heapq.heappush(self._timers, (time.monotonic() + delay, self._seq, kind, f))
+
+    # ---- a fetch's steps ------------------------------------------------------------------------
+
+    def _submit_one(self, url: str, done, robots: bool | None = None, check_type: bool = True,
+                    count: bool = True) -> None:
+        from yarl import URL
+
+        f = _Fetch(url, done, self.config.respect_robots if robots is None else robots,
+                   check_type, count)
+        self._live.add(f)
+        try:
+            f.current = URL(url)
+        except (ValueError, TypeError) as exc:
+            f.current_s = url
+            self._fail(f, "bad_url", str(exc))
+            return
+        f.current_s = str(f.current)
+        f.visited.add(f.current_s)
+        self._guard(self._hop, f)
+
+    def _guard(self, step, f: _Fetch, *args) -> None:
+        """Run one step of ``f``; a bug fails that fetch (internal_error), never the thread."""
+        try:
+            step(f, *args)
+        except Exception as exc:  # noqa: BLE001
+            if f in self._live:
+                self._fail(f, "internal_error", repr(exc))
+
+    def _hop(self, f: _Fetch) -> None:
+        """Check the URL about to be requested, then its host's robots.txt, then queue it."""
+        bad = target_problem(self.config, self.static_set, self.allowed_hosts, f.current,
+                             f.origin)
+        if bad:
+            self._fail(f, *bad)
+            return
+        key = f.current.host.lower()
+        f.origin = f.origin or key
+        f.host = key
+        if f.robots:
+            host = self._host(key)
+            matcher = host.matcher
+            if matcher is None:
+                if host.waiting is None:
+                    host.waiting = []
+                    self._load_robots(f.current, host)
+                host.waiting.append(f)
+                return
+            rules = matcher.rules
+            if isinstance(rules, FetchResult):
+                self._fail(f, rules.error_reason, f"robots.txt: {rules.error_detail}")
+                return
+            if not matcher.allows(f.current_s):
+                self._fail(f, "robots_disallowed", f"robots.txt disallows {f.current.path}")
+                return
+        self._queue(f)
+
+    def _load_robots(self, u, host: _Host) -> None:
+        url = robots_txt.robots_url(u)
+
+        def loaded(res) -> None:
+            c = self.config
+            rules = robots_txt.rules_from(res, url)
+            host.matcher = robots_txt.Matcher(rules, c.robots_agent)
+            host.delay = max(host.delay, robots_txt.crawl_delay(rules, c.robots_agent,
+                                                                c.max_crawl_delay))
+            waiting, host.waiting = host.waiting, None
+            for f in waiting:
+                self._guard(self._hop, f)
+
+        self._submit_one(url, loaded, robots=False, check_type=False, count=False)
+
+    def _host(self, key: str) -> _Host:
+        h = self._hosts.get(key)
+        if h is None:
+            h = self._hosts[key] = _Host(self.config.politeness_delay)
+        return h
+
+    def _queue(self, f: _Fetch) -> None:
+        """Into its host's queue; started when the host has a free slot and its delay passed."""
+        host = self._host(f.host)
+        host.queue.append(f)
+        self._pump_host(host)
+
+    def _pump_host(self, host: _Host) -> None:
+        limit = self.config.per_host_limit
+        while host.active < limit and host.queue:
+            f = host.queue.popleft()
+            host.active += 1
+            now = time.monotonic()
+            wait = host.next_start - now
+            host.next_start = max(now, host.next_start) + host.delay
+            if wait > 0:
+                self._after(wait, "start", f)
+            else:
+                self._ready.append(f)
+
+    def _pump_ready(self) -> None:
+        ready, limit = self._ready, self.config.global_limit
+        while ready and self._active < limit:
+            f = ready.popleft()
+            self._guard(self._start, f)
+
+    def _start(self, f: _Fetch) -> None:
+        """Pin the host to a checked address (resolving it first if need be), then request."""
+        u = f.current
+        port = u.port or (443 if u.scheme == "https" else 80)
+        key = (f.host, port)
+        target = self._pins.get(key)
+        if target is None:
+            target = self._pin(f, key)
+            if target is None:
+                return  # waiting for the resolver, or failed
+        self.stats["attempts"] += 1
+        t = self._free.pop() if self._free else _Transfer(self.config, self._cainfo)
+        t.begin(f, target)
+        self._active += 1
+        self._multi.add_handle(t.curl)
+
+    def _pin(self, f: _Fetch, key: tuple[str, int]) -> str | None:
+        host, port = key
+        from agentcore.crawl.reqwest import IPV4, NUMERIC
+
+        if NUMERIC.fullmatch(host) and not IPV4.fullmatch(host):
+            # "2852039166" or "1.2.3": system resolvers read them as addresses; refused, in the
+            # words of the other transports
+            self.stats["attempts"] += 1
+            self._release(f)
+            self._attempt_failed(f, Failure("bad_url", f"{host} - is not a canonical IPv4 address"))
+            return None
+        found = self.static.lookup(host)
+        if found is not None:
+            target = self._pins[key] = _connect_to(host, port, *found)
+            return target
+        waiting = self._pinning.get(key)
+        if waiting is None:
+            waiting = self._pinning[key] = []
+            if self._resolver_pool is None:
+                self._resolver_pool = ThreadPoolExecutor(4, thread_name_prefix="agentcore-dns")
+            self._resolver_pool.submit(self._resolve, key)
+        waiting.append(f)
+        return None
+
+    def _resolve(self, key: tuple[str, int]) -> None:
+        """On a resolver thread: the pin for ``key``, handed back to the fetcher's thread."""
+        result = checked_target(*key, self.config.allow_private)
+        self._inbox.append([lambda: self._pinned(key, result)])
+        self._wake()
+
+    def _pinned(self, key, result) -> None:
+        waiting = self._pinning.pop(key, [])
+        if isinstance(result, str):
+            self._pins[key] = result
+            for f in waiting:
+                self._guard(self._start, f)
+            return
+        for f in waiting:  # not cached: a later fetch asks the resolver again
+            self.stats["attempts"] += 1
+            self._release(f)
+            self._attempt_failed(f, Failure(result.reason, result.detail))
+
+    def _collect(self) -> None:
+        """Finish every transfer libcurl has completed."""
+        m = self._multi
+        while True:
+            n_left, ok, bad = m.info_read()
+            for c in ok:
+                self._transfer_done(c, None, "")
+            for c, code, msg in bad:
+                self._transfer_done(c, code, msg)
+            if n_left == 0:
+                return
+
+    def _transfer_done(self, curl, code, message) -> None:
+        t = curl.transfer
+        f = t.fetch
+        self._multi.remove_handle(curl)
+        self._active -= 1
+        try:
+            if code is not None:
+                raise t.error(code, message)
+            answer = t.outcome()
+        except Failure as failure:
+            answer = failure
+        except Exception as exc:  # noqa: BLE001 - a bug: that fetch fails, the thread goes on
+            answer = Failure("internal_error", repr(exc))
+        t.fetch = None
+        self._free.append(t)
+        self._release(f)
+        if isinstance(answer, Failure):
+            if answer.reason == "internal_error":
+                self._fail(f, answer.reason, answer.detail)
+            else:
+                self._attempt_failed(f, answer)
+            return
+        self._guard(self._answered, f, answer)
+
+    def _release(self, f: _Fetch) -> None:
+        """Give back the host slot ``f`` held for its attempt."""
+        host = self._hosts[f.host]
+        host.active -= 1
+        self._pump_host(host)
+
+    def _answered(self, f: _Fetch, answer) -> None:
+        status, headers, body, location = answer
+        f.attempts += f.tries
+        f.tries = 1
+        f.status = status
+        if location is not None:
+            f.redirects += 1
+            nxt = next_hop(f.current, location, f.visited, f.redirects, self.config.max_redirects)
+            if isinstance(nxt, tuple):
+                self._fail(f, *nxt)
+                return
+            f.current, f.current_s = nxt, str(nxt)
+            self._hop(f)
+            return
+        self.stats["bytes"] += len(body)
+        self._end(f, _result(f, status, headers, body, None, ""))
+
+    def _attempt_failed(self, f: _Fetch, failure: Failure) -> None:
+        delay = retry_delay(self.config, failure, f.tries)
+        if delay is None:
+            f.attempts += f.tries
+            f.status = failure.status
+            self._fail(f, failure.reason, failure.detail, failure.wire_bytes)
+            return
+        f.tries += 1
+        self._after(delay, "retry", f)
+
+    def _fail(self, f: _Fetch, reason: str, detail: str, wire_bytes: int = 0) -> None:
+        self._end(f, _result(f, f.status, {}, b"", reason, detail, wire_bytes))
+
+    def _end(self, f: _Fetch, result) -> None:
+        self._live.discard(f)
+        if f.count:
+            self.stats[result.error_reason or "ok"] += 1
+        try:
+            f.done(result)
+        except Exception:  # noqa: BLE001 - the caller's callback; its fetch is over either way
+            import traceback
+
+            traceback.print_exc()
+
+    def _shutdown(self) -> None:
+        """On the thread, at close: end what is still live, free libcurl's handles."""
+        for f in list(self._live):
+            self._fail(f, "connection_error", "the fetcher closed before the fetch ended")
+        m = self._multi
+        for t in self._free:
+            t.curl.close()
+        m.close()
+
+
+def checked_target(host: str, port: int, allow_private: bool) -> str | Failure:
+    """The system resolver's answer for ``host`` as a CONNECT_TO pin, private and reserved
+    addresses dropped (unless ``allow_private``); a Failure when nothing is left."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        return Failure("dns_error", f"cannot resolve {host}: {exc}")
+    ips = [i[4][0] for i in infos]
+    if not allow_private:
+        ips = [ip for ip in ips if not blocked_address(ip)]
+    if not ips:
+        return Failure("ssrf_blocked", f"{host} resolves only to private or reserved addresses")
+    return _connect_to(host, port, ips[0], port)
+
+
+def _connect_to(host: str, port: int, ip: str, real_port: int) -> str:
+    """libcurl's CONNECT_TO entry: requests for host:port go to ip:real_port, the URL (Host
+    header, TLS name) unchanged, and no name is resolved."""
+    addr = f"[{ip}]" if ":" in ip else ip
+    return f"{host}:{port}:{addr}:{real_port}"
+
+
+def _result(f: _Fetch, status, headers, body, reason, detail, wire_bytes: int = 0):
+    return FetchResult(f.url, f.current_s or f.url, status, headers, body, reason, detail,
+                       time.perf_counter() - f.t0, f.attempts, f.redirects, wire_bytes)
