@@ -92,6 +92,27 @@ def test_write_rejects_bad_rows(store):
     assert queries.counts(store, run)["pages"] == 0
 
 
+def test_rows_given_as_type_and_values_are_the_same_rows(store):
+    """``(RowType, values)`` is a row without its object: the same params, checks and reads."""
+    from dataclasses import astuple
+
+    run, twin = store.create_run({}), store.create_run({})
+    rows = [page(1), page(2, simhash=2**64 - 1), *keywords(1)]
+    store.write(run, *rows)
+    store.write(twin, *[(type(r), astuple(r)) for r in rows])
+    store.flush()
+    for kind in (Page, Keyword):
+        assert store.rows(kind, twin) == store.rows(kind, run) != []
+    with pytest.raises(ValueError, match="takes 4 values"):
+        store.write(run, (Keyword, ("http://a.test/p1", "kw")))
+    with pytest.raises(ValueError, match="must not be None"):
+        store.write(run, (Keyword, (None, "kw", "a.test", 1.0)))
+    with pytest.raises(ValueError, match="u64"):
+        store.write(run, (Page, astuple(page(3, simhash=2**64))))
+    with pytest.raises(TypeError, match="declared with @table"):
+        store.write(run, (dict, ("url",)))
+
+
 def test_numpy_scalars_are_plain_values_in_the_database(store):
     import numpy as np
     run = store.create_run({})

@@ -71,16 +71,16 @@ class CrawlRows:
     # ---- builders (swarm thread) -------------------------------------------------------------
 
     def page(self, swarm, aid: int) -> list:
+        # rows as (type, values in field order): a page has ~8 keywords, and building their
+        # objects only for the store to take them apart again was a tenth of the crawl's GIL time
         d = swarm.data
         url, host = d["url"][aid], d["host"][aid]
-        rows = [Page(url=url, host=host, final_url=d["final_url"][aid] or url,
-                     status=d["http_status"][aid] or 0, content_type=d["ctype"][aid] or "",
-                     n_bytes=d["n_bytes"][aid] or 0, title=(d["title"][aid] or "")[:300],
-                     n_words=d["n_words"][aid] or 0, simhash=d["simhash"][aid] or 0,
-                     excerpt=d["excerpt"][aid] or "", fetched_at=time.time(),
-                     elapsed_ms=1e3 * (d["elapsed"][aid] or 0.0), minhash=d["minhash"][aid] or "")]
-        rows += [Keyword(url=url, keyword=k, host=host, weight=float(w))
-                 for k, w in d["keywords"][aid] or ()]
+        rows = [(Page, (url, host, d["final_url"][aid] or url, d["http_status"][aid] or 0,
+                        d["ctype"][aid] or "", d["n_bytes"][aid] or 0,
+                        (d["title"][aid] or "")[:300], d["n_words"][aid] or 0,
+                        d["simhash"][aid] or 0, d["excerpt"][aid] or "", time.time(),
+                        1e3 * (d["elapsed"][aid] or 0.0), d["minhash"][aid] or ""))]
+        rows += [(Keyword, (url, k, host, float(w))) for k, w in d["keywords"][aid] or ()]
         rows += [NearDup(url_a=url, url_b=other, similarity=s) for other, s in d["dups"][aid] or ()]
         return rows
 

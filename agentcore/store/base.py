@@ -180,6 +180,9 @@ class Store:
     def write(self, run_id: str, *rows: Any, done: DoneCallback | None = None) -> None:
         """Queue `rows` (of any `@table` row types) as one atomic unit.
 
+        A row may also be given as ``(RowType, values)``, its values in field order: the same
+        row, without building the object (for writers of many small rows).
+
         Returns at once; the rows become durable at the next group commit. Thread-safe, callable
         from worker threads and from an event loop. `done(err)` runs on the writer thread after
         the commit (err is None) or after a failed commit (err is the exception).
@@ -188,14 +191,25 @@ class Store:
             raise ValueError(f"run_id must be a non-empty str, got {run_id!r}")
         ops = []
         for row in rows:
-            table = getattr(type(row), "__table__", None)
+            if type(row) is tuple:  # (RowType, values in field order): no row object built
+                kind, values = row
+                table = getattr(kind, "__table__", None)
+            else:
+                kind, values = type(row), None
+                table = getattr(kind, "__table__", None)
             if not isinstance(table, Table) or not table.scoped:
                 raise TypeError("store.write takes rows of a type declared with @table (e.g. "
-                                "agentcore.crawl.tables.Page, AgentRecord or your own), got "
-                                f"{type(row).__name__}")
-            params = schema.row_params(table, row, run_id)
+                                "agentcore.crawl.tables.Page, AgentRecord or your own), or "
+                                f"(RowType, values) pairs, got {getattr(kind, '__name__', kind)}")
+            if values is None:
+                params = schema.row_params(table, row, run_id)
+            elif len(values) != len(table.columns) - 1:
+                raise ValueError(f"{kind.__name__} takes {len(table.columns) - 1} values in field "
+                                 f"order, got {len(values)}: {values!r}")
+            else:
+                params = schema.values_params(table, values, run_id)
             if None in schema.key_of(table, params):
-                raise ValueError(f"{type(row).__name__} key {table.key[1:]} must not be None: {row!r}")
+                raise ValueError(f"{kind.__name__} key {table.key[1:]} must not be None: {row!r}")
             ops.append((table, params))
         self._enqueue(_Unit(ops, len(ops), done))
 

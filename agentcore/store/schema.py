@@ -201,7 +201,11 @@ def from_db(kind: str, value: Any) -> Any:
 
 def row_params(table: Table, row: Any, run_id: str | None) -> tuple:
     """The row's column values in table order (run_id first if scoped), converted for the database."""
-    vals = table._get(row)
+    return values_params(table, table._get(row), run_id)
+
+
+def values_params(table: Table, vals: tuple, run_id: str | None) -> tuple:
+    """``row_params`` of a row given as its values in field order (no row object built)."""
     if table._types is not None and tuple(map(type, vals)) == table._types:
         if table._u64:
             vals = list(vals)
