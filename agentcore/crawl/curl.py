@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import heapq
 import os
+import re
 import select
 import socket
 import threading
@@ -43,6 +44,9 @@ __all__ = ["CurlFetcher"]
 
 _IN, _OUT = select.EPOLLIN, select.EPOLLOUT
 _WATCH = {pycurl.POLL_IN: _IN, pycurl.POLL_OUT: _OUT, pycurl.POLL_INOUT: _IN | _OUT}
+#: the answer headers the checks read (``transport.check_answer``, ``KEEP_HEADERS``)
+_HEADER = re.compile(rb"^(content-type|content-encoding|content-length|last-modified|location"
+                     rb"|retry-after)[ \t]*:(.*?)\r?$", re.I | re.M)
 _DISCARD_CAP = 1 << 20  # bytes of a refused answer's body read (to keep the connection) at most
 
 
@@ -121,17 +125,17 @@ class _Transfer:
         """The answer's checks once its headers are in: the kept headers, or None for a
         redirect; raises Failure (``transport.check_answer``)."""
         self.checked = True
-        status, phrase, h = 0, "", {}
-        for raw in self.lines:
-            if raw[:5] == b"HTTP/":  # a status line starts a block; after a 1xx, the last counts
-                parts = raw.split(None, 2)
-                status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-                phrase = parts[2].strip().decode("latin-1") if len(parts) > 2 else ""
-                h = {}
-                continue
-            k, sep, v = raw.partition(b":")
-            if sep:
-                h.setdefault(k.strip().lower().decode("latin-1"), v.strip().decode("latin-1"))
+        block = b"".join(self.lines)
+        at = block.rfind(b"HTTP/")  # after a 1xx answer, the last block is the answer
+        if at > 0:
+            block = block[at:]
+        status_line, _, rest = block.partition(b"\n")
+        parts = status_line.split(None, 2)
+        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        phrase = parts[2].strip().decode("latin-1") if len(parts) > 2 else ""
+        h: dict = {}
+        for k, v in _HEADER.findall(rest):  # only the headers the checks read
+            h.setdefault(k.lower().decode("latin-1"), v.strip().decode("latin-1"))
         self.status = status
         length = h.get("content-length")
         f = self.fetch
@@ -248,6 +252,7 @@ class CurlFetcher:
         self._free: list[_Transfer] = []
         self._live: set = set()
         self._curl_due: float | None = None
+        self._fds: set[int] = set()  # sockets registered with epoll
         self._asleep = False
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -357,18 +362,24 @@ class CurlFetcher:
         return max(0.0, min(nxt) - now) if nxt else -1
 
     def _on_socket(self, what: int, fd: int, multi, data) -> None:
-        ep = self._ep
+        ep, fds = self._ep, self._fds
         if what == pycurl.POLL_REMOVE:
-            try:
-                ep.unregister(fd)
-            except (OSError, ValueError):  # closed already: epoll forgot it
-                pass
+            if fd in fds:
+                fds.discard(fd)
+                try:
+                    ep.unregister(fd)
+                except (OSError, ValueError):  # closed already: epoll forgot it
+                    pass
             return
         mask = _WATCH.get(what, _IN)
-        try:
-            ep.modify(fd, mask)
-        except FileNotFoundError:
-            ep.register(fd, mask)
+        if fd in fds:
+            try:
+                ep.modify(fd, mask)
+                return
+            except FileNotFoundError:  # closed and reopened under the same number
+                pass
+        ep.register(fd, mask)
+        fds.add(fd)
 
     def _on_timer(self, ms: int) -> None:
         self._curl_due = None if ms < 0 else time.monotonic() + ms / 1000.0

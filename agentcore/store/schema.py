@@ -75,6 +75,9 @@ class Table:
         object.__setattr__(self, "_types", types)
         object.__setattr__(self, "_u64", tuple(i for i, k in enumerate(kinds) if k == "u64"))
         object.__setattr__(self, "_key_index", tuple(names.index(k) for k in self.key))
+        pick = operator.itemgetter(*self._key_index)
+        object.__setattr__(self, "_key_get", pick if len(self.key) > 1 else
+                           (lambda params: (pick(params),)))
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -220,7 +223,7 @@ def values_params(table: Table, vals: tuple, run_id: str | None) -> tuple:
 
 def key_of(table: Table, params: tuple) -> tuple:
     """The key values of a params tuple (for de-duplicating a batch before it is written)."""
-    return tuple([params[i] for i in table._key_index])
+    return table._key_get(params)
 
 
 def row_from_db(table: Table, values: tuple) -> Any:
