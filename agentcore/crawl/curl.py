@@ -47,7 +47,8 @@ _WATCH = {pycurl.POLL_IN: _IN, pycurl.POLL_OUT: _OUT, pycurl.POLL_INOUT: _IN | _
 #: the answer headers the checks read (``transport.check_answer``, ``KEEP_HEADERS``)
 _HEADER = re.compile(rb"^(content-type|content-encoding|content-length|last-modified|location"
                      rb"|retry-after)[ \t]*:(.*?)\r?$", re.I | re.M)
-_DISCARD_CAP = 1 << 20  # bytes of a refused answer's body read (to keep the connection) at most
+_DISCARD_CAP = 1 << 20
+_now = time.monotonic  # bytes of a refused answer's body read (to keep the connection) at most
 
 
 class _Fetch:
@@ -86,7 +87,7 @@ class _Transfer:
     """One libcurl easy handle, reused; collects one answer's header lines and body."""
 
     __slots__ = ("curl", "fetch", "lines", "inflater", "kept", "failure", "discard", "checked",
-                 "config", "status")
+                 "config", "status", "start", "seen")
 
     def __init__(self, config: "FetchConfig", cainfo: str | None):
         c = self.curl = pycurl.Curl()
@@ -100,9 +101,9 @@ class _Transfer:
         c.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
         c.setopt(pycurl.CONNECTTIMEOUT_MS, int(config.connect_timeout * 1000))
         c.setopt(pycurl.TIMEOUT_MS, int(config.total_timeout * 1000))
-        # the read timeout: under 1 byte/s for read_timeout seconds (whole seconds in libcurl)
-        c.setopt(pycurl.LOW_SPEED_LIMIT, 1)
-        c.setopt(pycurl.LOW_SPEED_TIME, max(1, round(config.read_timeout)))
+        # the read timeout (silence while waiting for bytes) is the fetcher's sweep: libcurl's
+        # LOW_SPEED_* averages over seconds, so a server that sent its headers and then went
+        # silent ran into the total timeout instead (twice the hostile web's wall)
         c.setopt(pycurl.USERAGENT, config.user_agent)
         c.setopt(pycurl.HTTPHEADER, [f"Accept: {ACCEPT}", "Accept-Encoding: gzip, deflate"])
         c.setopt(pycurl.HEADERFUNCTION, self.lines.append)
@@ -117,6 +118,7 @@ class _Transfer:
         self.inflater = self.kept = self.failure = None
         self.discard = self.checked = False
         self.status = 0
+        self.start = self.seen = _now()
         c = self.curl
         c.setopt(pycurl.URL, f.current_s)
         c.setopt(pycurl.CONNECT_TO, [target])
@@ -152,6 +154,7 @@ class _Transfer:
 
     def write(self, chunk: bytes):
         """libcurl's write callback: 0 (of len(chunk)) stops the transfer."""
+        self.seen = _now()
         inf = self.inflater
         if inf is None:
             if self.discard:
@@ -192,6 +195,15 @@ class _Transfer:
         data = self.inflater.finish()
         check_body(data, self.kept, self.fetch.check_type)
         return status, self.kept, data, None
+
+    def silent_since(self) -> float | None:
+        """When bytes last came (the body's, else the answer's first byte, else the request
+        sent); None while still connecting (``connect_timeout`` covers that)."""
+        c = self.curl
+        sent = c.getinfo(pycurl.PRETRANSFER_TIME)
+        if not sent:
+            return None
+        return max(self.seen, self.start + max(sent, c.getinfo(pycurl.STARTTRANSFER_TIME)))
 
     def error(self, code: int, message: str) -> Failure:
         """The Failure of a transfer libcurl ended with error ``code``."""
@@ -253,6 +265,9 @@ class CurlFetcher:
         self._live: set = set()
         self._curl_due: float | None = None
         self._fds: set[int] = set()  # sockets registered with epoll
+        self._running: set[_Transfer] = set()  # transfers in libcurl's hands
+        self._sweep_every = min(0.25, config.read_timeout / 4)
+        self._next_sweep = 0.0
         self._asleep = False
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -327,6 +342,8 @@ class CurlFetcher:
                     self._curl_due = None
                     m.socket_action(pycurl.SOCKET_TIMEOUT, 0)
                 self._collect()
+                if self._running and now >= self._next_sweep:
+                    self._sweep(now)
                 if inbox or self._ready and self._active < self.config.global_limit:
                     continue
                 wait = self._wait(time.monotonic())
@@ -357,8 +374,8 @@ class CurlFetcher:
 
     def _wait(self, now: float) -> float:
         """Seconds until the next timer (ours or libcurl's); -1: none (until woken)."""
-        nxt = [t for t in (self._curl_due, self._timers[0][0] if self._timers else None)
-               if t is not None]
+        nxt = [t for t in (self._curl_due, self._timers[0][0] if self._timers else None,
+                           self._next_sweep if self._running else None) if t is not None]
         return max(0.0, min(nxt) - now) if nxt else -1
 
     def _on_socket(self, what: int, fd: int, multi, data) -> None:
@@ -503,6 +520,7 @@ class CurlFetcher:
         t = self._free.pop() if self._free else _Transfer(self.config, self._cainfo)
         t.begin(f, target)
         self._active += 1
+        self._running.add(t)
         self._multi.add_handle(t.curl)
 
     def _pin(self, f: _Fetch, key: tuple[str, int]) -> str | None:
@@ -559,10 +577,20 @@ class CurlFetcher:
             if n_left == 0:
                 return
 
+    def _sweep(self, now: float) -> None:
+        """End the transfers silent for longer than the read timeout (``timeout``, retried)."""
+        self._next_sweep = now + self._sweep_every
+        limit = self.config.read_timeout
+        for t in [t for t in self._running if now - t.seen > limit]:
+            since = t.silent_since()
+            if since is not None and now - since > limit:
+                self._transfer_done(t.curl, pycurl.E_OPERATION_TIMEDOUT, "read timeout")
+
     def _transfer_done(self, curl, code, message) -> None:
         t = curl.transfer
         f = t.fetch
         self._multi.remove_handle(curl)
+        self._running.discard(t)
         self._active -= 1
         try:
             if code is not None:
