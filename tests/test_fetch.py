@@ -325,6 +325,31 @@ def test_curl_ignores_proxies_from_the_environment(monkeypatch):
     assert [r.error_reason for r in results] == [None, None] and all(r.body for r in results)
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_crashed_curl_thread_fails_its_fetches_with_the_cause(monkeypatch):
+    """A bug in the fetcher's own loop must not leave fetches waiting forever: those in flight
+    and those submitted later fail with internal_error and the exception."""
+    import threading
+
+    from agentcore.crawl.curl import CurlFetcher
+    from agentcore.crawl.fetch import FetchConfig
+
+    def broken(self):
+        raise RuntimeError("a bug in the loop")
+
+    monkeypatch.setattr(CurlFetcher, "_collect", broken)
+    fetcher = CurlFetcher(FetchConfig(respect_robots=False), static_hosts={"a.test": ("127.0.0.1", 9)})
+    fetcher.start()
+    got, landed = [], threading.Event()
+    fetcher.submit([("http://a.test/", lambda r: (got.append(r), landed.set()))])
+    assert landed.wait(30)
+    fetcher._thread.join(30)
+    fetcher.submit([("http://a.test/later", got.append)])
+    fetcher.close()
+    assert [r.error_reason for r in got] == ["internal_error"] * 2
+    assert all("a bug in the loop" in r.error_detail for r in got)
+
+
 def test_text_decodes_in_the_browser_order():
     """FetchResult.text(): BOM, then the Content-Type charset, then <meta> charset, then UTF-8."""
 

@@ -270,6 +270,7 @@ class CurlFetcher:
         self._next_sweep = 0.0
         self._asleep = False
         self._closing = False
+        self._crashed: str | None = None  # the thread's own failure (a bug), once it stopped
         self._thread: threading.Thread | None = None
         self._resolver_pool: ThreadPoolExecutor | None = None
         self._cainfo = _cainfo()
@@ -291,6 +292,10 @@ class CurlFetcher:
 
     def submit(self, items: Iterable[tuple[str, Callable[[FetchResult], None]]]) -> None:
         """Fetch each ``(url, done)``; thread-safe and non-blocking."""
+        if self._crashed is not None:  # nobody would step them: they fail now, with the cause
+            for url, done, *_ in items:
+                done(FetchResult(url, url, None, {}, b"", "internal_error", self._crashed, 0.0, 0))
+            return
         self._inbox.append(list(items))
         self._wake()
 
@@ -369,6 +374,9 @@ class CurlFetcher:
                         flags |= pycurl.CSELECT_ERR
                     m.socket_action(fd, flags)
                 self._collect()
+        except BaseException as exc:  # a bug in the loop itself: every fetch fails with it
+            self._crashed = f"the fetcher's thread stopped: {exc!r}"
+            raise
         finally:
             self._shutdown()
 
@@ -661,7 +669,10 @@ class CurlFetcher:
     def _shutdown(self) -> None:
         """On the thread, at close: end what is still live, free libcurl's handles."""
         for f in list(self._live):
-            self._fail(f, "connection_error", "the fetcher closed before the fetch ended")
+            if self._crashed is not None:
+                self._fail(f, "internal_error", self._crashed)
+            else:
+                self._fail(f, "connection_error", "the fetcher closed before the fetch ended")
         m = self._multi
         for t in self._free:
             t.curl.close()
