@@ -288,6 +288,40 @@ def test_reqwest_pins_only_checked_addresses():
                                            "ssrf_blocked", "dns_error", ("10.0.0.5", 80)]
 
 
+def test_an_http_1_0_server_whose_headers_say_http(transport):
+    """The stdlib's server answers HTTP/1.0 with ``Server: BaseHTTP/0.6 ...``: "HTTP/" inside a
+    header is not a status line (the curl fetcher once read it as one: every page failed)."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            body = b"<html><body><p>plain old server</p></body></html>"
+            self.send_response(404 if self.path == "/gone" else 200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("X-Note", "HTTP/1.1 500 is not the status")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        async def main():
+            async with Fetcher(static_hosts={"old.test": server.server_address}, transport=transport,
+                               respect_robots=False, **FAST) as f:
+                return await f.fetch("http://old.test/"), await f.fetch("http://old.test/gone")
+
+        ok, gone = run(main())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert ok.ok and ok.status == 200 and b"plain old server" in ok.body
+    assert gone.error_reason == "http_404" and gone.status == 404
+
+
 def test_curl_pins_only_checked_addresses(monkeypatch):
     """libcurl never resolves a name: the fetcher pins each host (CONNECT_TO) to an address
     the system resolver gave and the SSRF guard kept (the resolver is faked here)."""

@@ -128,9 +128,11 @@ class _Transfer:
         redirect; raises Failure (``transport.check_answer``)."""
         self.checked = True
         block = b"".join(self.lines)
-        at = block.rfind(b"HTTP/")  # after a 1xx answer, the last block is the answer
-        if at > 0:
-            block = block[at:]
+        # after a 1xx answer, the last block is the answer (its status line starts a line:
+        # "HTTP/" inside a header, as in "Server: BaseHTTP/0.6", is not one)
+        at = block.rfind(b"\nHTTP/")
+        if at >= 0:
+            block = block[at + 1:]
         status_line, _, rest = block.partition(b"\n")
         parts = status_line.split(None, 2)
         status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
