@@ -128,12 +128,16 @@ def external_action(obj, **kw):
 class StoreWrite:
     """External action: each agent's rows go to the swarm's store as one atomic unit, and the
     agent moves on only once that unit is durable (the group commit calls back), so a kill never
-    loses what a finished state wrote. ``rows(swarm, aid)`` builds the unit; ``on_stored(swarm,
-    aid)`` runs on the store's writer thread after the commit (counters, freeing columns)."""
+    loses what a finished state wrote. ``rows(swarm, aid)`` builds the unit (``many=True``:
+    ``rows(swarm, ids)`` builds every agent's unit of the batch at once, a list per agent);
+    ``on_stored(swarm, aid)`` runs on the store's writer thread after the commit (counters,
+    freeing columns)."""
 
-    def __init__(self, rows: Callable[["Swarm", int], list], *, store=None, run_id: str | None = None,
-                 on_stored: Callable[["Swarm", int], None] | None = None, reads: Iterable[str] = ()):
+    def __init__(self, rows: Callable[["Swarm", Any], list], *, store=None, run_id: str | None = None,
+                 on_stored: Callable[["Swarm", int], None] | None = None, reads: Iterable[str] = (),
+                 many: bool = False):
         self.rows = rows
+        self.many = many
         self.store = store
         self.run_id = run_id
         self.on_stored = on_stored
@@ -147,6 +151,9 @@ class StoreWrite:
         if store is None or run_id is None:
             batch.complete_all(error="no_store")
             return
+        if self.many:
+            self._start_many(batch, sw, store, run_id)
+            return
         for j, aid in enumerate(batch.ids):
             try:
                 rows = self.rows(sw, aid)
@@ -154,6 +161,25 @@ class StoreWrite:
                 batch.complete(j, error=f"rows: {type(exc).__name__}: {exc}")
                 continue
             store.write(run_id, *rows, done=self._done(batch, j, aid))
+
+    def _start_many(self, batch: "Batch", sw, store, run_id: str) -> None:
+        ids = batch.ids
+        try:
+            units = self.rows(sw, ids)
+            if len(units) != len(ids):
+                raise ValueError(f"built {len(units)} units for {len(ids)} agents")
+        except Exception as exc:  # a bug in the batch builder fails its batch, with the reason
+            batch.complete_all(error=f"rows: {type(exc).__name__}: {exc}")
+            return
+        try:
+            store.write_units(run_id, [(rows, self._done(batch, j, aid))
+                                       for j, (aid, rows) in enumerate(zip(ids, units))])
+        except (TypeError, ValueError):  # a bad unit: find it, write the others one by one
+            for j, (aid, rows) in enumerate(zip(ids, units)):
+                try:
+                    store.write(run_id, *rows, done=self._done(batch, j, aid))
+                except (TypeError, ValueError) as exc:
+                    batch.complete(j, error=f"rows: {type(exc).__name__}: {exc}")
 
     def _done(self, batch, j, aid):
         def done(err):
@@ -170,11 +196,13 @@ class StoreWrite:
         return done
 
 
-def store_action(rows: Callable[["Swarm", int], list], *, reads: Iterable[str] = (),
+def store_action(rows: Callable[["Swarm", Any], list], *, reads: Iterable[str] = (),
                  on_stored=None, store=None, run_id: str | None = None, name: str | None = None,
-                 capacity: int = 1 << 30) -> ExternalAction:
+                 capacity: int = 1 << 30, many: bool = False) -> ExternalAction:
     """A state that writes rows: ``rows(swarm, aid)`` -> the agent's rows, written as one unit
     to ``store`` (default: the swarm's ``store=``) under ``run_id`` (default: the swarm's).
+    With ``many=True``, ``rows(swarm, ids)`` -> one list of rows per agent of the batch: each
+    column is read once per batch, and the units are queued together.
 
     >>> from agentcore import AgentSpec, State, store_action
     >>> save = store_action(lambda sw, aid: [], reads=["url"])
@@ -182,5 +210,5 @@ def store_action(rows: Callable[["Swarm", int], list], *, reads: Iterable[str] =
     ('url',)
     """
     return ExternalAction(StoreWrite(rows, store=store, run_id=run_id, on_stored=on_stored,
-                                     reads=reads),
+                                     reads=reads, many=many),
                           capacity=capacity, name=name or getattr(rows, "__name__", "store"))

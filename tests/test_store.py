@@ -663,3 +663,49 @@ def test_u64_columns_of_plain_rows_roundtrip_at_their_edges(store):
     assert [p.simhash for p in store.rows(Page, run)] == edges
     with pytest.raises(ValueError, match="u64"):
         store.write(run, Page(url="neg", simhash=-1))
+
+
+def test_write_units_queues_many_units_checked_first(store):
+    """``write_units``: many atomic units under one lock; a bad one raises before any is queued."""
+    run = store.create_run({})
+    landed = []
+    store.write_units(run, [([page(i), *keywords(i)], landed.append) for i in range(5)])
+    store.flush()
+    assert landed == [None] * 5
+    assert queries.counts(store, run)["pages"] == 5 and queries.counts(store, run)["keywords"] == 15
+    with pytest.raises(ValueError, match="must not be None"):
+        store.write_units(run, [([page(10)], None), ([Page(host="a.test")], None)])
+    store.flush()
+    assert queries.counts(store, run)["pages"] == 5  # page 10 was not queued either
+
+
+def test_a_batch_store_state_writes_each_agent_as_its_unit(store):
+    """``store_action(many=True)``: one builder call per batch; an agent whose unit is bad fails
+    alone, with the reason; a builder that raises fails its batch, nothing written."""
+    from agentcore import AgentSpec, State, Swarm, store_action
+
+    run = store.create_run({})
+    calls = []
+
+    def build(sw, ids):
+        calls.append(len(ids))
+        return [[page(i)] if i != 3 else [Page(host="a.test")] for i in sw.data["i"][ids]]
+
+    spec = AgentSpec([State("SAVE", store_action(build, reads=["i"], many=True), on_ok="DONE")],
+                     inputs=["i"])
+    sw = Swarm(spec, rows={"i": list(range(6))}, store=store, run_id=run)
+    res = sw.run()
+    assert res.counts["DONE"] == 5 and res.counts["FAILED"] == 1
+    assert "must not be None" in sw.reason_of(3) and sum(calls) == 6
+    assert sorted(p.url for p in store.rows(Page, run)) == sorted(page(i).url for i in range(6)
+                                                                   if i != 3)
+
+    def broken(sw, ids):
+        raise KeyError("no such column")
+
+    other = store.create_run({})
+    spec = AgentSpec([State("SAVE", store_action(broken, reads=["i"], many=True), on_ok="DONE")],
+                     inputs=["i"])
+    sw = Swarm(spec, rows={"i": [0, 1]}, store=store, run_id=other)
+    assert sw.run().counts["FAILED"] == 2 and sw.reason_of(0).startswith("rows: KeyError")
+    assert store.rows(Page, other) == []

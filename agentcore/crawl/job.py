@@ -142,8 +142,8 @@ class CrawlJob:
                                writes=["keywords", "simhash", "dups", "minhash", "excerpt",
                                        "n_words", "text"])
 
-        def save(build, stored, reads, name):
-            return store_action(build, reads=reads, on_stored=stored, name=name)
+        def save(build, stored, reads, name, many=False):
+            return store_action(build, reads=reads, on_stored=stored, name=name, many=many)
 
         site_reads = SITE_READS + (LLM_READS if llm else ())
         fail_reads = FAILURE_READS + SITE_READS
@@ -160,7 +160,8 @@ class CrawlJob:
             State("PAGE_FETCH", fetch, on_ok="PAGE_EXTRACT", on_error="PAGE_FAIL", timeout=120),
             State("PAGE_EXTRACT", extract, on_ok="PAGE_ANALYZE", on_error="PAGE_FAIL"),
             State("PAGE_ANALYZE", analyze, on_ok="PAGE_STORE", on_error="PAGE_FAIL"),
-            State("PAGE_STORE", save(rows.page, rows.page_stored, PAGE_READS, "store_page"),
+            State("PAGE_STORE", save(rows.page, rows.page_stored, PAGE_READS, "store_page",
+                                     many=True),
                   on_ok="DONE", on_error="PAGE_FAIL", **retry),
             State("PAGE_FAIL", save(rows.page_failure, rows.page_failure_stored, FAILURE_READS,
                                     "store_page_failure"), on_ok="FAILED", **retry),

@@ -22,7 +22,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .job import CrawlJob
 
-#: columns each builder reads (its state's ``reads=``); SITE rows read ``llm`` only with an LLM
+#: columns each builder reads (its state's ``reads=``; CrawlRows.page unpacks PAGE_READS in this
+#: order); SITE rows read ``llm`` only with an LLM
 PAGE_READS = ("url", "host", "final_url", "http_status", "ctype", "n_bytes", "title", "n_words",
               "simhash", "excerpt", "elapsed", "minhash", "keywords", "dups")
 FAILURE_READS = ("url", "host", "fail_stage", "fail_detail", "fetch_attempts")
@@ -70,19 +71,25 @@ class CrawlRows:
 
     # ---- builders (swarm thread) -------------------------------------------------------------
 
-    def page(self, swarm, aid: int) -> list:
-        # rows as (type, values in field order): a page has ~8 keywords, and building their
-        # objects only for the store to take them apart again was a tenth of the crawl's GIL time
+    def page(self, swarm, ids) -> list:
+        """Every page agent's unit of the batch (``store_action(many=True)``): its Page, its
+        keywords and its near-duplicate pairs. Rows go as (type, values in field order) and
+        each column is read once per batch: a page has ~8 keywords, and building their objects
+        only for the store to take them apart again was a tenth of the crawl's GIL time."""
         d = swarm.data
-        url, host = d["url"][aid], d["host"][aid]
-        rows = [(Page, (url, host, d["final_url"][aid] or url, d["http_status"][aid] or 0,
-                        d["ctype"][aid] or "", d["n_bytes"][aid] or 0,
-                        (d["title"][aid] or "")[:300], d["n_words"][aid] or 0,
-                        d["simhash"][aid] or 0, d["excerpt"][aid] or "", time.time(),
-                        1e3 * (d["elapsed"][aid] or 0.0), d["minhash"][aid] or ""))]
-        rows += [(Keyword, (url, k, host, float(w))) for k, w in d["keywords"][aid] or ()]
-        rows += [NearDup(url_a=url, url_b=other, similarity=s) for other, s in d["dups"][aid] or ()]
-        return rows
+        now = time.time()
+        units = []
+        for (url, host, final, status, ctype, n_bytes, title, n_words, simhash, excerpt, elapsed,
+             minhash, keywords, dups) in zip(*(d[c][ids] for c in PAGE_READS)):
+            rows = [(Page, (url, host, final or url, status or 0, ctype or "", n_bytes or 0,
+                            (title or "")[:300], n_words or 0, simhash or 0, excerpt or "", now,
+                            1e3 * (elapsed or 0.0), minhash or ""))]
+            if keywords:
+                rows += [(Keyword, (url, k, host, float(w))) for k, w in keywords]
+            if dups:
+                rows += [NearDup(url_a=url, url_b=other, similarity=x) for other, x in dups]
+            units.append(rows)
+        return units
 
     def page_failure(self, swarm, aid: int) -> list:
         return [self._failure(swarm, aid, "page")]

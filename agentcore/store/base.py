@@ -187,6 +187,21 @@ class Store:
         from worker threads and from an event loop. `done(err)` runs on the writer thread after
         the commit (err is None) or after a failed commit (err is the exception).
         """
+        ops = self._ops(run_id, rows)
+        self._enqueue(_Unit(ops, len(ops), done))
+
+    def write_units(self, run_id: str, units: Iterable[tuple[Sequence[Any], DoneCallback | None]]
+                    ) -> None:
+        """Queue many units at once: each ``(rows, done)`` is one ``write(run_id, *rows,
+        done=done)``, checked as it would be there (a bad unit raises before any is queued)."""
+        queued = []
+        for rows, done in units:
+            ops = self._ops(run_id, rows)
+            queued.append(_Unit(ops, len(ops), done))
+        self._enqueue_many(queued)
+
+    def _ops(self, run_id: str, rows: Iterable[Any]) -> list:
+        """The (table, params) upserts of one unit's rows, each checked."""
         if not isinstance(run_id, str) or not run_id:
             raise ValueError(f"run_id must be a non-empty str, got {run_id!r}")
         ops = []
@@ -211,28 +226,35 @@ class Store:
             if None in schema.key_of(table, params):
                 raise ValueError(f"{kind.__name__} key {table.key[1:]} must not be None: {row!r}")
             ops.append((table, params))
-        self._enqueue(_Unit(ops, len(ops), done))
+        return ops
 
     def write_many(self, run_id: str, rows: Iterable[Any], done: DoneCallback | None = None) -> None:
         """Like `write(run_id, *rows)` for an iterable (still one atomic unit)."""
         self.write(run_id, *rows, done=done)
 
     def _enqueue(self, unit: _Unit) -> None:
+        self._enqueue_many([unit])
+
+    def _enqueue_many(self, units: list[_Unit]) -> None:
+        if not units:
+            return
         with self._cond:
             if self._error is not None:
                 raise StoreError(f"the store's writer failed earlier: {self._error!r}; "
                                  "nothing after that is written") from self._error
             if self._closing:
                 raise StoreError("the store is closed; open a new one with open_store()")
-            if not self._pending:
+            was = len(self._pending)
+            if not was:
                 self._first_at = time.monotonic()
-            self._pending.append(unit)
-            self._pending_rows += unit.n_rows
-            if unit.barrier:
+            self._pending.extend(units)
+            self._pending_rows += sum(u.n_rows for u in units)
+            barrier = any(u.barrier for u in units)
+            if barrier:
                 self._urgent = True
             # Wake the writer only on the first unit of a batch, when the batch is full, or for a
             # flush: notifying on every write would cost a context switch per row.
-            if len(self._pending) == 1 or unit.barrier or self._pending_rows >= self.batch_rows:
+            if not was or barrier or self._pending_rows >= self.batch_rows:
                 self._cond.notify_all()
 
     @property
