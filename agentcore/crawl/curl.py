@@ -104,6 +104,7 @@ class _Transfer:
         # the read timeout (silence while waiting for bytes) is the fetcher's sweep: libcurl's
         # LOW_SPEED_* averages over seconds, so a server that sent its headers and then went
         # silent ran into the total timeout instead (twice the hostile web's wall)
+        c.setopt(pycurl.MAXAGE_CONN, 5)  # a crawl leaves a host for good: idle ones go soon
         c.setopt(pycurl.USERAGENT, config.user_agent)
         c.setopt(pycurl.HTTPHEADER, [f"Accept: {ACCEPT}", "Accept-Encoding: gzip, deflate"])
         c.setopt(pycurl.HEADERFUNCTION, self.lines.append)
@@ -286,7 +287,10 @@ class CurlFetcher:
         self._ep = select.epoll()
         self._ep.register(self._wake_r, _IN)
         m = self._multi = pycurl.CurlMulti()
-        m.setopt(pycurl.M_MAXCONNECTS, self.config.global_limit + 8)
+        # idle connections kept for reuse: a crawl has up to per_host_limit open per host, and
+        # its hosts take turns; a cache the size of the global limit (as before) evicted them
+        # between a host's requests: 9,473 connects for 12,000 requests of the local web
+        m.setopt(pycurl.M_MAXCONNECTS, 4 * self.config.global_limit)
         m.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
         m.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
         self._thread = threading.Thread(target=self._run, name="agentcore-curl", daemon=True)
