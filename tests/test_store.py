@@ -178,6 +178,23 @@ def test_same_key_many_times_in_one_batch(db_url):
         assert len(pages) == 50 and {p.status for p in pages} == {4}
 
 
+def test_one_commit_of_many_statements_keeps_every_row_and_the_last_write(db_url):
+    """SQLite writes a commit's rows many to a statement (not one step per row): rows across
+    statement boundaries, a key repeated inside one statement and across two, all land once,
+    with the value written last."""
+    with open_store(db_url, batch_ms=60_000, batch_rows=10**9) as s:
+        run = s.create_run({})
+        rows = [Keyword(url=f"http://a.test/p{i // 7}", keyword=f"k{i % 7}", host="a.test",
+                        weight=float(i)) for i in range(1_237)]
+        rows += [Keyword(url="http://a.test/p0", keyword="k0", host="a.test", weight=-1.0),
+                 Keyword(url="http://a.test/p0", keyword="k0", host="a.test", weight=-2.0)]
+        s.write(run, *rows)
+        s.flush()
+        got = {(k.url, k.keyword): k.weight for k in s.rows(Keyword, run)}
+    assert len(got) == 1_237 and got[("http://a.test/p0", "k0")] == -2.0
+    assert got[("http://a.test/p176", "k4")] == 1_236.0
+
+
 def test_group_commit_waits_for_flush_or_batch_size(db_url):
     with open_store(db_url, batch_ms=600_000, batch_rows=10**9) as s:
         run = s.create_run({})

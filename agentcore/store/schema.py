@@ -259,11 +259,12 @@ def create_statements(table: Table, types: dict[str, str]) -> list[str]:
     return out
 
 
-def upsert_sql(table: Table, placeholder: str) -> str:
-    """INSERT ... ON CONFLICT (key) DO UPDATE: the last write of a key wins, never a second row."""
-    values = ", ".join([placeholder] * len(table.columns))
-    return (f"INSERT INTO {quote(table.name)} ({names_sql(table.column_names)}) VALUES ({values}) "
-            + conflict_clause(table))
+def upsert_sql(table: Table, placeholder: str, rows: int = 1) -> str:
+    """INSERT ... ON CONFLICT (key) DO UPDATE: the last write of a key wins, never a second row.
+    ``rows`` > 1: one statement for that many rows (their values one after another)."""
+    values = "(" + ", ".join([placeholder] * len(table.columns)) + ")"
+    return (f"INSERT INTO {quote(table.name)} ({names_sql(table.column_names)}) VALUES "
+            + ", ".join([values] * rows) + " " + conflict_clause(table))
 
 
 def conflict_clause(table: Table) -> str:
