@@ -2,8 +2,11 @@
 
 import asyncio
 import collections
+import contextlib
 import functools
+import http.server
 import socket
+import threading
 
 import pytest
 
@@ -288,36 +291,56 @@ def test_reqwest_pins_only_checked_addresses():
                                            "ssrf_blocked", "dns_error", ("10.0.0.5", 80)]
 
 
+class StdlibHandler(http.server.BaseHTTPRequestHandler):
+    """The stdlib's HTTP server, answering every GET with a small page (``status``, headers)."""
+
+    extra_headers: dict = {}
+    opened: list = []
+
+    def setup(self):
+        self.opened.append(1)  # once per connection
+        super().setup()
+
+    def do_GET(self):  # noqa: N802 - the stdlib's name
+        body = b"<html><body><p>plain old server</p></body></html>"
+        self.send_response(404 if self.path == "/gone" else 200)
+        self.send_header("Content-Type", "text/html")
+        for k, v in self.extra_headers.items():
+            self.send_header(k, v)
+        if self.protocol_version == "HTTP/1.1":
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def stdlib_server(handler):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_an_http_1_0_server_whose_headers_say_http(transport):
     """The stdlib's server answers HTTP/1.0 with ``Server: BaseHTTP/0.6 ...``: "HTTP/" inside a
     header is not a status line (the curl fetcher once read it as one: every page failed)."""
-    import http.server
-    import threading
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the stdlib's name
-            body = b"<html><body><p>plain old server</p></body></html>"
-            self.send_response(404 if self.path == "/gone" else 200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("X-Note", "HTTP/1.1 500 is not the status")
-            self.end_headers()
-            self.wfile.write(body)
+    class Handler(StdlibHandler):
+        extra_headers = {"X-Note": "HTTP/1.1 500 is not the status"}
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with stdlib_server(Handler) as addr:
         async def main():
-            async with Fetcher(static_hosts={"old.test": server.server_address}, transport=transport,
+            async with Fetcher(static_hosts={"old.test": addr}, transport=transport,
                                respect_robots=False, **FAST) as f:
                 return await f.fetch("http://old.test/"), await f.fetch("http://old.test/gone")
 
         ok, gone = run(main())
-    finally:
-        server.shutdown()
-        server.server_close()
     assert ok.ok and ok.status == 200 and b"plain old server" in ok.body
     assert gone.error_reason == "http_404" and gone.status == 404
 
@@ -326,46 +349,23 @@ def test_connections_are_reused_while_hosts_take_turns(transport):
     """20 hosts take turns on 8 connections: each host's connection must wait for its next
     request, not be dropped and opened again (libcurl's cache once held 16: 9,473 connects for
     12,000 requests of the local web)."""
-    import http.server
-    import threading
 
-    opened = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(StdlibHandler):
         protocol_version = "HTTP/1.1"  # keep-alive
+        opened: list = []
 
-        def setup(self):
-            opened.append(1)  # once per connection
-            super().setup()
-
-        def do_GET(self):  # noqa: N802 - the stdlib's name
-            body = b"<html><body><p>a page</p></body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     hosts = [f"h{i:02d}.test" for i in range(20)]
     urls = [f"http://{h}/p{j}.html" for j in range(6) for h in hosts]
-    try:
+    with stdlib_server(Handler) as addr:
         async def main():
-            async with Fetcher(static_hosts={"*.test": server.server_address}, transport=transport,
+            async with Fetcher(static_hosts={"*.test": addr}, transport=transport,
                                respect_robots=False, global_limit=8, per_host_limit=1,
                                **FAST) as f:
                 return await f.fetch_many(urls)
 
         results = run(main())
-    finally:
-        server.shutdown()
-        server.server_close()
     assert all(r.ok for r in results)
-    assert len(opened) <= 2 * len(hosts) < len(urls)
+    assert len(Handler.opened) <= 2 * len(hosts) < len(urls)
 
 
 def test_curl_pins_only_checked_addresses(monkeypatch):
@@ -409,8 +409,6 @@ def test_curl_ignores_proxies_from_the_environment(monkeypatch):
 def test_a_crashed_curl_thread_fails_its_fetches_with_the_cause(monkeypatch):
     """A bug in the fetcher's own loop must not leave fetches waiting forever: those in flight
     and those submitted later fail with internal_error and the exception."""
-    import threading
-
     from agentcore.crawl.curl import CurlFetcher
     from agentcore.crawl.fetch import FetchConfig
 
