@@ -10,19 +10,17 @@ timer and a client coroutine. The rules are ``agentcore.crawl.policy``'s and the
 Every protection stays: libcurl never resolves a name (each request is pinned with
 ``CONNECT_TO`` to an address the SSRF guard accepted), never follows a redirect (each hop is
 checked here), never uses a proxy from the environment; the body streams through the
-``Inflater`` (wire and inflate caps), and a refused answer stops its transfer.
+``Inflater`` (wire and inflate caps), and a refused answer stops its transfer. What it keeps
+per fetch, per host and per easy handle is ``agentcore.crawl.curl_state``.
 
 >>> engine = CurlFetcher(FetchConfig(), static_hosts={"*.test": ("127.0.0.1", port)})  # doctest: +SKIP
 >>> engine.start(); engine.submit([("http://site-0042.test/", print)])                # doctest: +SKIP
 """
 from __future__ import annotations
 
-import errno
 import heapq
 import os
-import re
 import select
-import socket
 import threading
 import time
 from collections import Counter, deque
@@ -34,212 +32,18 @@ import pycurl
 from agentcore.crawl import robots as robots_txt
 from agentcore.crawl.fetch import FetchResult
 from agentcore.crawl.policy import next_hop, retry_delay, target_problem
-from agentcore.crawl.resolver import HostSet, StaticResolver, blocked_address
-from agentcore.crawl.transport import ACCEPT, Failure, Inflater, check_answer, check_body
+from agentcore.crawl.curl_state import (Fetch, Host, Transfer, cainfo, checked_target,
+                                        connect_to, result)
+from agentcore.crawl.resolver import HostSet, StaticResolver
+from agentcore.crawl.transport import Failure
 
 if TYPE_CHECKING:
     from agentcore.crawl.fetch import FetchConfig
 
-__all__ = ["CurlFetcher"]
+__all__ = ["CurlFetcher", "checked_target"]
 
 _IN, _OUT = select.EPOLLIN, select.EPOLLOUT
 _WATCH = {pycurl.POLL_IN: _IN, pycurl.POLL_OUT: _OUT, pycurl.POLL_INOUT: _IN | _OUT}
-#: the answer headers the checks read (``transport.check_answer``, ``KEEP_HEADERS``)
-_HEADER = re.compile(rb"^(content-type|content-encoding|content-length|last-modified|location"
-                     rb"|retry-after)[ \t]*:(.*?)\r?$", re.I | re.M)
-_DISCARD_CAP = 1 << 20
-_now = time.monotonic  # bytes of a refused answer's body read (to keep the connection) at most
-
-
-class _Fetch:
-    """One URL through its hops and attempts."""
-
-    __slots__ = ("url", "current", "current_s", "origin", "visited", "attempts", "tries",
-                 "redirects", "status", "t0", "robots", "check_type", "done", "count", "host")
-
-    def __init__(self, url: str, done, robots: bool, check_type: bool, count: bool):
-        self.url, self.done, self.robots, self.check_type, self.count = (url, done, robots,
-                                                                         check_type, count)
-        self.current = self.current_s = self.origin = self.host = None
-        self.visited: set = set()
-        self.attempts = self.redirects = 0
-        self.tries = 1  # attempt number within the current hop
-        self.status = None
-        self.t0 = time.perf_counter()
-
-
-class _Host:
-    """Per-host state: requests in flight, the queue behind them, the next allowed start, the
-    robots.txt matcher (None until loaded) and the fetches waiting for it."""
-
-    __slots__ = ("active", "queue", "next_start", "delay", "matcher", "waiting")
-
-    def __init__(self, delay: float):
-        self.active = 0
-        self.queue: deque = deque()
-        self.next_start = 0.0
-        self.delay = delay
-        self.matcher: robots_txt.Matcher | None = None
-        self.waiting: list | None = None
-
-
-class _Transfer:
-    """One libcurl easy handle, reused; collects one answer's header lines and body."""
-
-    __slots__ = ("curl", "fetch", "lines", "inflater", "kept", "failure", "discard", "checked",
-                 "config", "status", "start", "seen")
-
-    def __init__(self, config: "FetchConfig", cainfo: str | None):
-        c = self.curl = pycurl.Curl()
-        c.transfer = self  # the multi hands back handles; this finds their transfer
-        self.config = config
-        self.lines: list = []
-        c.setopt(pycurl.NOSIGNAL, 1)
-        c.setopt(pycurl.FOLLOWLOCATION, 0)
-        c.setopt(pycurl.PROXY, "")  # never a proxy from the environment
-        c.setopt(pycurl.PROTOCOLS, pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS)
-        c.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
-        c.setopt(pycurl.CONNECTTIMEOUT_MS, int(config.connect_timeout * 1000))
-        c.setopt(pycurl.TIMEOUT_MS, int(config.total_timeout * 1000))
-        # the read timeout (silence while waiting for bytes) is the fetcher's sweep: libcurl's
-        # LOW_SPEED_* averages over seconds, so a server that sent its headers and then went
-        # silent ran into the total timeout instead (twice the hostile web's wall)
-        c.setopt(pycurl.MAXAGE_CONN, 5)  # a crawl leaves a host for good: idle ones go soon
-        c.setopt(pycurl.USERAGENT, config.user_agent)
-        c.setopt(pycurl.HTTPHEADER, [f"Accept: {ACCEPT}", "Accept-Encoding: gzip, deflate"])
-        c.setopt(pycurl.HEADERFUNCTION, self.lines.append)
-        c.setopt(pycurl.WRITEFUNCTION, self.write)
-        if cainfo:
-            c.setopt(pycurl.CAINFO, cainfo)
-        self.fetch = None
-
-    def begin(self, f: _Fetch, target: str) -> None:
-        self.fetch = f
-        self.lines.clear()
-        self.inflater = self.kept = self.failure = None
-        self.discard = self.checked = False
-        self.status = 0
-        self.start = self.seen = _now()
-        c = self.curl
-        c.setopt(pycurl.URL, f.current_s)
-        c.setopt(pycurl.CONNECT_TO, [target])
-
-    def check(self):
-        """The answer's checks once its headers are in: the kept headers, or None for a
-        redirect; raises Failure (``transport.check_answer``)."""
-        self.checked = True
-        block = b"".join(self.lines)
-        # after a 1xx answer, the last block is the answer (its status line starts a line:
-        # "HTTP/" inside a header, as in "Server: BaseHTTP/0.6", is not one)
-        at = block.rfind(b"\nHTTP/")
-        if at >= 0:
-            block = block[at + 1:]
-        status_line, _, rest = block.partition(b"\n")
-        parts = status_line.split(None, 2)
-        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-        phrase = parts[2].strip().decode("latin-1") if len(parts) > 2 else ""
-        h: dict = {}
-        for k, v in _HEADER.findall(rest):  # only the headers the checks read
-            h.setdefault(k.lower().decode("latin-1"), v.strip().decode("latin-1"))
-        self.status = status
-        length = h.get("content-length")
-        f = self.fetch
-        reason = "" if 200 <= status < 300 else phrase or _phrase(status)
-        kept = check_answer(status, h, h.get("location"), reason, f.current, self.config,
-                            f.check_type, int(length) if length and length.isdigit() else None)
-        if kept is None:
-            self.kept = {"location": h.get("location")}
-            return None
-        self.kept = kept
-        c = self.config
-        self.inflater = Inflater(kept.get("content-encoding", ""), c.max_body, c.max_decompressed)
-        return kept
-
-    def write(self, chunk: bytes):
-        """libcurl's write callback: 0 (of len(chunk)) stops the transfer."""
-        self.seen = _now()
-        inf = self.inflater
-        if inf is None:
-            if self.discard:
-                self.discard += len(chunk)
-                return 0 if self.discard > _DISCARD_CAP else None
-            if self.checked:
-                return None
-            try:
-                if self.check() is None:  # a redirect's body is not read
-                    self.discard = 1
-                    return None
-            except Failure as f:
-                self.failure = f
-                if f.reason.startswith("http_"):  # read an error page's body: keep the connection
-                    self.discard = 1
-                    return None
-                return 0
-            except Exception as exc:  # noqa: BLE001 - a bug: that fetch fails, not the thread
-                self.failure = Failure("internal_error", repr(exc))
-                return 0
-            inf = self.inflater
-        try:
-            inf.feed(chunk)
-        except Failure as f:
-            self.failure = f
-            return 0
-        return None
-
-    def outcome(self):
-        """(status, kept headers, body, Location or None) of a finished transfer; raises Failure."""
-        if self.failure is not None:
-            raise self.failure
-        if not self.checked:
-            self.check()
-        status = self.status
-        if self.inflater is None:
-            return status, {}, b"", self.kept["location"]
-        data = self.inflater.finish()
-        check_body(data, self.kept, self.fetch.check_type)
-        return status, self.kept, data, None
-
-    def silent_since(self) -> float | None:
-        """When bytes last came (the body's, else the answer's first byte, else the request
-        sent); None while still connecting (``connect_timeout`` covers that)."""
-        c = self.curl
-        sent = c.getinfo(pycurl.PRETRANSFER_TIME)
-        if not sent:
-            return None
-        return max(self.seen, self.start + max(sent, c.getinfo(pycurl.STARTTRANSFER_TIME)))
-
-    def error(self, code: int, message: str) -> Failure:
-        """The Failure of a transfer libcurl ended with error ``code``."""
-        if code == pycurl.E_WRITE_ERROR and self.failure is not None:
-            return self.failure
-        if code == pycurl.E_OPERATION_TIMEDOUT:
-            # as the other transports: connect, read or total depends on the load; rows must not
-            return Failure("timeout", "no answer within the configured timeout")
-        if code == pycurl.E_COULDNT_CONNECT:
-            if self.curl.getinfo(pycurl.OS_ERRNO) == errno.ECONNREFUSED:
-                return Failure("connection_refused", f"connection refused: {message}")
-            return Failure("connection_error", f"COULDNT_CONNECT: {message}")
-        if code in (pycurl.E_URL_MALFORMAT, pycurl.E_UNSUPPORTED_PROTOCOL):
-            return Failure("bad_url", message)
-        if code == pycurl.E_COULDNT_RESOLVE_HOST:
-            return Failure("dns_error", message)
-        return Failure("connection_error", f"curl error {code}: {message}")
-
-
-def _phrase(status: int) -> str:
-    from agentcore.crawl.reqwest import phrase
-
-    return phrase(status)
-
-
-def _cainfo() -> str | None:
-    """certifi's CA bundle when installed (the pycurl wheel's libcurl may not find the system's)."""
-    try:
-        import certifi
-    except ImportError:
-        return None
-    return certifi.where()
-
 
 class CurlFetcher:
     """Fetches URLs on its own thread; ``submit([(url, done), ...])`` from any thread, and each
@@ -256,7 +60,7 @@ class CurlFetcher:
         self.static = StaticResolver(static_hosts or {}, config.allow_private)
         self.allowed_hosts = allowed_hosts
         self.stats = stats if stats is not None else Counter()
-        self._hosts: dict[str, _Host] = {}
+        self._hosts: dict[str, Host] = {}
         self._pins: dict[tuple[str, int], str] = {}  # (host, port) -> "ip:port" checked
         self._pinning: dict[tuple[str, int], list] = {}  # fetches waiting for a resolution
         self._inbox: deque = deque()
@@ -264,11 +68,11 @@ class CurlFetcher:
         self._seq = 0
         self._ready: deque = deque()  # host slot taken and start time reached; want a transfer
         self._active = 0
-        self._free: list[_Transfer] = []
+        self._free: list[Transfer] = []
         self._live: set = set()
         self._curl_due: float | None = None
         self._fds: set[int] = set()  # sockets registered with epoll
-        self._running: set[_Transfer] = set()  # transfers in libcurl's hands
+        self._running: set[Transfer] = set()  # transfers in libcurl's hands
         self._sweep_every = min(0.25, config.read_timeout / 4)
         self._next_sweep = 0.0
         self._asleep = False
@@ -276,7 +80,7 @@ class CurlFetcher:
         self._crashed: str | None = None  # the thread's own failure (a bug), once it stopped
         self._thread: threading.Thread | None = None
         self._resolver_pool: ThreadPoolExecutor | None = None
-        self._cainfo = _cainfo()
+        self._cainfo = cainfo()
 
     # ---- any thread ---------------------------------------------------------------------------
 
@@ -415,7 +219,7 @@ class CurlFetcher:
     def _on_timer(self, ms: int) -> None:
         self._curl_due = None if ms < 0 else time.monotonic() + ms / 1000.0
 
-    def _after(self, delay: float, kind: str, f: _Fetch) -> None:
+    def _after(self, delay: float, kind: str, f: Fetch) -> None:
         self._seq += 1
         heapq.heappush(self._timers, (time.monotonic() + delay, self._seq, kind, f))
 
@@ -425,7 +229,7 @@ class CurlFetcher:
                     count: bool = True) -> None:
         from yarl import URL
 
-        f = _Fetch(url, done, self.config.respect_robots if robots is None else robots,
+        f = Fetch(url, done, self.config.respect_robots if robots is None else robots,
                    check_type, count)
         self._live.add(f)
         try:
@@ -438,7 +242,7 @@ class CurlFetcher:
         f.visited.add(f.current_s)
         self._guard(self._hop, f)
 
-    def _guard(self, step, f: _Fetch, *args) -> None:
+    def _guard(self, step, f: Fetch, *args) -> None:
         """Run one step of ``f``; a bug fails that fetch (internal_error), never the thread."""
         try:
             step(f, *args)
@@ -446,7 +250,7 @@ class CurlFetcher:
             if f in self._live:
                 self._fail(f, "internal_error", repr(exc))
 
-    def _hop(self, f: _Fetch) -> None:
+    def _hop(self, f: Fetch) -> None:
         """Check the URL about to be requested, then its host's robots.txt, then queue it."""
         bad = target_problem(self.config, self.static_set, self.allowed_hosts, f.current,
                              f.origin)
@@ -474,7 +278,7 @@ class CurlFetcher:
                 return
         self._queue(f)
 
-    def _load_robots(self, u, host: _Host) -> None:
+    def _load_robots(self, u, host: Host) -> None:
         url = robots_txt.robots_url(u)
 
         def loaded(res) -> None:
@@ -492,16 +296,16 @@ class CurlFetcher:
     def _host(self, key: str) -> _Host:
         h = self._hosts.get(key)
         if h is None:
-            h = self._hosts[key] = _Host(self.config.politeness_delay)
+            h = self._hosts[key] = Host(self.config.politeness_delay)
         return h
 
-    def _queue(self, f: _Fetch) -> None:
+    def _queue(self, f: Fetch) -> None:
         """Into its host's queue; started when the host has a free slot and its delay passed."""
         host = self._host(f.host)
         host.queue.append(f)
         self._pump_host(host)
 
-    def _pump_host(self, host: _Host) -> None:
+    def _pump_host(self, host: Host) -> None:
         limit = self.config.per_host_limit
         while host.active < limit and host.queue:
             f = host.queue.popleft()
@@ -520,7 +324,7 @@ class CurlFetcher:
             f = ready.popleft()
             self._guard(self._start, f)
 
-    def _start(self, f: _Fetch) -> None:
+    def _start(self, f: Fetch) -> None:
         """Pin the host to a checked address (resolving it first if need be), then request."""
         u = f.current
         port = u.port or (443 if u.scheme == "https" else 80)
@@ -531,13 +335,13 @@ class CurlFetcher:
             if target is None:
                 return  # waiting for the resolver, or failed
         self.stats["attempts"] += 1
-        t = self._free.pop() if self._free else _Transfer(self.config, self._cainfo)
+        t = self._free.pop() if self._free else Transfer(self.config, self._cainfo)
         t.begin(f, target)
         self._active += 1
         self._running.add(t)
         self._multi.add_handle(t.curl)
 
-    def _pin(self, f: _Fetch, key: tuple[str, int]) -> str | None:
+    def _pin(self, f: Fetch, key: tuple[str, int]) -> str | None:
         host, port = key
         from agentcore.crawl.reqwest import IPV4, NUMERIC
 
@@ -550,7 +354,7 @@ class CurlFetcher:
             return None
         found = self.static.lookup(host)
         if found is not None:
-            target = self._pins[key] = _connect_to(host, port, *found)
+            target = self._pins[key] = connect_to(host, port, *found)
             return target
         waiting = self._pinning.get(key)
         if waiting is None:
@@ -625,13 +429,13 @@ class CurlFetcher:
             return
         self._guard(self._answered, f, answer)
 
-    def _release(self, f: _Fetch) -> None:
+    def _release(self, f: Fetch) -> None:
         """Give back the host slot ``f`` held for its attempt."""
         host = self._hosts[f.host]
         host.active -= 1
         self._pump_host(host)
 
-    def _answered(self, f: _Fetch, answer) -> None:
+    def _answered(self, f: Fetch, answer) -> None:
         status, headers, body, location = answer
         f.attempts += f.tries
         f.tries = 1
@@ -646,9 +450,9 @@ class CurlFetcher:
             self._hop(f)
             return
         self.stats["bytes"] += len(body)
-        self._end(f, _result(f, status, headers, body, None, ""))
+        self._end(f, result(f, status, headers, body, None, ""))
 
-    def _attempt_failed(self, f: _Fetch, failure: Failure) -> None:
+    def _attempt_failed(self, f: Fetch, failure: Failure) -> None:
         delay = retry_delay(self.config, failure, f.tries)
         if delay is None:
             f.attempts += f.tries
@@ -658,10 +462,10 @@ class CurlFetcher:
         f.tries += 1
         self._after(delay, "retry", f)
 
-    def _fail(self, f: _Fetch, reason: str, detail: str, wire_bytes: int = 0) -> None:
-        self._end(f, _result(f, f.status, {}, b"", reason, detail, wire_bytes))
+    def _fail(self, f: Fetch, reason: str, detail: str, wire_bytes: int = 0) -> None:
+        self._end(f, result(f, f.status, {}, b"", reason, detail, wire_bytes))
 
-    def _end(self, f: _Fetch, result) -> None:
+    def _end(self, f: Fetch, result) -> None:
         self._live.discard(f)
         if f.count:
             self.stats[result.error_reason or "ok"] += 1
@@ -683,30 +487,3 @@ class CurlFetcher:
         for t in self._free:
             t.curl.close()
         m.close()
-
-
-def checked_target(host: str, port: int, allow_private: bool) -> str | Failure:
-    """The system resolver's answer for ``host`` as a CONNECT_TO pin, private and reserved
-    addresses dropped (unless ``allow_private``); a Failure when nothing is left."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        return Failure("dns_error", f"cannot resolve {host}: {exc}")
-    ips = [i[4][0] for i in infos]
-    if not allow_private:
-        ips = [ip for ip in ips if not blocked_address(ip)]
-    if not ips:
-        return Failure("ssrf_blocked", f"{host} resolves only to private or reserved addresses")
-    return _connect_to(host, port, ips[0], port)
-
-
-def _connect_to(host: str, port: int, ip: str, real_port: int) -> str:
-    """libcurl's CONNECT_TO entry: requests for host:port go to ip:real_port, the URL (Host
-    header, TLS name) unchanged, and no name is resolved."""
-    addr = f"[{ip}]" if ":" in ip else ip
-    return f"{host}:{port}:{addr}:{real_port}"
-
-
-def _result(f: _Fetch, status, headers, body, reason, detail, wire_bytes: int = 0):
-    return FetchResult(f.url, f.current_s or f.url, status, headers, body, reason, detail,
-                       time.perf_counter() - f.t0, f.attempts, f.redirects, wire_bytes)
