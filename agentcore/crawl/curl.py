@@ -31,11 +31,11 @@ import pycurl
 
 from agentcore.crawl import robots as robots_txt
 from agentcore.crawl.fetch import FetchResult
-from agentcore.crawl.policy import next_hop, retry_delay, target_problem
 from agentcore.crawl.curl_state import (Fetch, Host, Transfer, cainfo, checked_target,
                                         connect_to, result)
+from agentcore.crawl.policy import next_hop, retry_delay, target_problem
 from agentcore.crawl.resolver import HostSet, StaticResolver
-from agentcore.crawl.transport import Failure
+from agentcore.crawl.transport import Failure, numeric_host_failure
 
 if TYPE_CHECKING:
     from agentcore.crawl.fetch import FetchConfig
@@ -293,7 +293,7 @@ class CurlFetcher:
 
         self._submit_one(url, loaded, robots=False, check_type=False, count=False)
 
-    def _host(self, key: str) -> _Host:
+    def _host(self, key: str) -> Host:
         h = self._hosts.get(key)
         if h is None:
             h = self._hosts[key] = Host(self.config.politeness_delay)
@@ -343,14 +343,11 @@ class CurlFetcher:
 
     def _pin(self, f: Fetch, key: tuple[str, int]) -> str | None:
         host, port = key
-        from agentcore.crawl.reqwest import IPV4, NUMERIC
-
-        if NUMERIC.fullmatch(host) and not IPV4.fullmatch(host):
-            # "2852039166" or "1.2.3": system resolvers read them as addresses; refused, in the
-            # words of the other transports
+        refused = numeric_host_failure(host)
+        if refused is not None:
             self.stats["attempts"] += 1
             self._release(f)
-            self._attempt_failed(f, Failure("bad_url", f"{host} - is not a canonical IPv4 address"))
+            self._attempt_failed(f, refused)
             return None
         found = self.static.lookup(host)
         if found is not None:
@@ -465,12 +462,12 @@ class CurlFetcher:
     def _fail(self, f: Fetch, reason: str, detail: str, wire_bytes: int = 0) -> None:
         self._end(f, result(f, f.status, {}, b"", reason, detail, wire_bytes))
 
-    def _end(self, f: Fetch, result) -> None:
+    def _end(self, f: Fetch, res: FetchResult) -> None:
         self._live.discard(f)
         if f.count:
-            self.stats[result.error_reason or "ok"] += 1
+            self.stats[res.error_reason or "ok"] += 1
         try:
-            f.done(result)
+            f.done(res)
         except Exception:  # noqa: BLE001 - the caller's callback; its fetch is over either way
             import traceback
 

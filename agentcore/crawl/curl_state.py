@@ -19,8 +19,8 @@ import pycurl
 
 from agentcore.crawl import robots as robots_txt
 from agentcore.crawl.fetch import FetchResult
-from agentcore.crawl.resolver import blocked_address
-from agentcore.crawl.transport import ACCEPT, Failure, Inflater, check_answer, check_body
+from agentcore.crawl.transport import (ACCEPT, Failure, Inflater, check_answer, check_body,
+                                       dns_failure, phrase, public_address)
 
 if TYPE_CHECKING:
     from agentcore.crawl.fetch import FetchConfig
@@ -120,14 +120,14 @@ class Transfer:
         status_line, _, rest = block.partition(b"\n")
         parts = status_line.split(None, 2)
         status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-        phrase = parts[2].strip().decode("latin-1") if len(parts) > 2 else ""
+        server_phrase = parts[2].strip().decode("latin-1") if len(parts) > 2 else ""
         h: dict = {}
         for k, v in _HEADER.findall(rest):  # only the headers the checks read
             h.setdefault(k.lower().decode("latin-1"), v.strip().decode("latin-1"))
         self.status = status
         length = h.get("content-length")
         f = self.fetch
-        reason = "" if 200 <= status < 300 else phrase or _phrase(status)
+        reason = "" if 200 <= status < 300 else server_phrase or phrase(status)
         kept = check_answer(status, h, h.get("location"), reason, f.current, self.config,
                             f.check_type, int(length) if length and length.isdigit() else None)
         if kept is None:
@@ -209,12 +209,6 @@ class Transfer:
         return Failure("connection_error", f"curl error {code}: {message}")
 
 
-def _phrase(status: int) -> str:
-    from agentcore.crawl.reqwest import phrase
-
-    return phrase(status)
-
-
 def cainfo() -> str | None:
     """certifi's CA bundle when installed (the pycurl wheel's libcurl may not find the system's)."""
     try:
@@ -230,13 +224,9 @@ def checked_target(host: str, port: int, allow_private: bool) -> str | Failure:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        return Failure("dns_error", f"cannot resolve {host}: {exc}")
-    ips = [i[4][0] for i in infos]
-    if not allow_private:
-        ips = [ip for ip in ips if not blocked_address(ip)]
-    if not ips:
-        return Failure("ssrf_blocked", f"{host} resolves only to private or reserved addresses")
-    return connect_to(host, port, ips[0], port)
+        return dns_failure(host, exc)
+    ip = public_address(host, infos, allow_private)
+    return ip if isinstance(ip, Failure) else connect_to(host, port, ip, port)
 
 
 def connect_to(host: str, port: int, ip: str, real_port: int) -> str:

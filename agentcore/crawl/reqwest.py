@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import socket
 from datetime import timedelta
-from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from agentcore.crawl.resolver import StaticResolver, blocked_address
-from agentcore.crawl.transport import ACCEPT, Failure, Inflater, check_answer, check_body
+from agentcore.crawl.resolver import StaticResolver
+from agentcore.crawl.transport import (ACCEPT, Failure, Inflater, check_answer, check_body,
+                                       dns_failure, numeric_host_failure, phrase, public_address)
 
 if TYPE_CHECKING:
     from agentcore.crawl.fetch import FetchConfig
@@ -27,19 +26,6 @@ __all__ = ["ReqwestTransport"]
 # same CPU). Read when pyreqwest loads, so set before its first import; a caller's value wins.
 os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
 os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
-
-NUMERIC = re.compile(r"[0-9.]+")
-OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-IPV4 = re.compile(rf"{OCTET}(\.{OCTET}){{3}}")
-
-
-def phrase(status: int) -> str:
-    """The standard reason phrase (reqwest does not keep the server's), as aiohttp reports it."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
 
 class ReqwestTransport:
     """GETs over pyreqwest clients: one for the run's fixed names, one per other host."""
@@ -109,14 +95,11 @@ class ReqwestTransport:
                 infos = await asyncio.get_running_loop().getaddrinfo(
                     host, port, type=socket.SOCK_STREAM)
             except (socket.gaierror, UnicodeError) as exc:
-                raise Failure("dns_error", f"cannot resolve {host}: {exc}")
-            ips = [i[4][0] for i in infos]
-            if not self.allow_private:
-                ips = [ip for ip in ips if not blocked_address(ip)]
-            if not ips:
-                raise Failure("ssrf_blocked",
-                              f"{host} resolves only to private or reserved addresses")
-            target = (ips[0], port)
+                raise dns_failure(host, exc)
+            ip = public_address(host, infos, self.allow_private)
+            if isinstance(ip, Failure):
+                raise ip
+            target = (ip, port)
         return target
 
     async def get(self, u, check_type: bool):
@@ -124,10 +107,9 @@ class ReqwestTransport:
         from pyreqwest import exceptions as ex
 
         c, host = self.config, u.host
-        if NUMERIC.fullmatch(host) and not IPV4.fullmatch(host):
-            # "2852039166" or "1.2.3": system resolvers read them as addresses; aiohttp
-            # refuses them, and so do we, in its words
-            raise Failure("bad_url", f"{host} - is not a canonical IPv4 address")
+        refused = numeric_host_failure(host)
+        if refused is not None:
+            raise refused
         try:
             client = self.shared if host in self.static.exact else await self.client_for(
                 host, u.port)

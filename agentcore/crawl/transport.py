@@ -6,10 +6,12 @@ sends one GET without following redirects and reads the body under the wire and 
 from __future__ import annotations
 
 import asyncio
+import re
 import zlib
+from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from agentcore.crawl.resolver import SSRFBlocked, make_resolver
+from agentcore.crawl.resolver import SSRFBlocked, blocked_address, make_resolver
 
 if TYPE_CHECKING:
     from agentcore.crawl.fetch import FetchConfig
@@ -32,6 +34,43 @@ class Failure(Exception):
         self.status, self.retry_after = status, retry_after
         self.attempts = 1
         self.wire_bytes = wire_bytes
+
+
+NUMERIC = re.compile(r"[0-9.]+")
+OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = re.compile(rf"{OCTET}(\.{OCTET}){{3}}")
+
+
+def phrase(status: int) -> str:
+    """The standard reason phrase (reqwest and libcurl do not keep the server's), as aiohttp
+    reports it."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def numeric_host_failure(host: str) -> Failure | None:
+    """A Failure for "2852039166" or "1.2.3": system resolvers read them as addresses; aiohttp
+    refuses them, and the transports that resolve for themselves do too, in its words."""
+    if NUMERIC.fullmatch(host) and not IPV4.fullmatch(host):
+        return Failure("bad_url", f"{host} - is not a canonical IPv4 address")
+    return None
+
+
+def public_address(host: str, infos, allow_private: bool) -> str | Failure:
+    """The first address of a getaddrinfo answer the SSRF guard keeps (private and reserved
+    ones dropped unless ``allow_private``), or the Failure when none is left."""
+    ips = [i[4][0] for i in infos]
+    if not allow_private:
+        ips = [ip for ip in ips if not blocked_address(ip)]
+    if not ips:
+        return Failure("ssrf_blocked", f"{host} resolves only to private or reserved addresses")
+    return ips[0]
+
+
+def dns_failure(host: str, exc: BaseException) -> Failure:
+    return Failure("dns_error", f"cannot resolve {host}: {exc}")
 
 
 def retry_after_seconds(value: str | None) -> float | None:
