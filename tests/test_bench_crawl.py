@@ -27,3 +27,35 @@ def test_bench_waits_for_a_warm_web_and_the_child_crawls_it(tmp_path, variant):
                                     transport=variant.split("-")[1])
     assert res["pages"] == len(server.web.pages()) and res["failures"] == {}
     assert 0 < res["last_page"] <= res["wall"] + 1.0
+    threads = res["threads"]
+    assert threads["MainThread"]["cpu"] > 0 and threads["MainThread"]["threads"] == 1
+    assert ("agentcore-curl" in threads) == (variant == "agentcore-curl")
+
+
+def test_thread_cpu_names_the_thread_that_spent_it(capsys):
+    import threading
+
+    from agentcore.bench.threads import ThreadCPU
+
+    spun, release = threading.Event(), threading.Event()
+
+    def spin():
+        x = 0
+        for i in range(3_000_000):
+            x += i
+        spun.set()
+        release.wait()
+
+    with ThreadCPU(interval=0.05) as tc:
+        t = threading.Thread(target=spin, name="spinner")
+        t.start()
+        spun.wait()
+        tc.sample()  # a reading while it lives
+        release.set()
+        t.join()  # it ended before the last sample: its last reading is kept
+    by = tc.by_name()
+    assert by["spinner"]["threads"] == 1 and by["spinner"]["cpu"] > 0
+    assert by["spinner"]["voluntary"] >= 0 and "agentcore-threadcpu" in by
+    bench.print_threads({("clean", "agentcore"): {"pages": 100, "threads": by}})
+    line = capsys.readouterr().out
+    assert "CPU/page by thread clean" in line and "spinner" in line

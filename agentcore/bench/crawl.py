@@ -188,8 +188,11 @@ def agentcore_child(port: int, sites: int, clean: bool, db: str,
     store = open_store(db)
     run_id = store.create_run({"bench": "crawl"})
     job = CrawlJob(store, run_id, engine=None, max_pages=lim["max_pages"], fetch_config=cfg)
+    from .threads import ThreadCPU
+
     t0, w0 = time.monotonic(), time.time()
-    aio.run(job.run(truth.home_urls(), hosts=hosts))  # uvloop when installed
+    with ThreadCPU() as threads:
+        aio.run(job.run(truth.home_urls(), hosts=hosts))  # uvloop when installed
     wall = time.monotonic() - t0
     from agentcore.crawl.tables import Page
 
@@ -197,7 +200,8 @@ def agentcore_child(port: int, sites: int, clean: bool, db: str,
                        uses=(Page,))[0][0]
     store.close()
     return {"pages": job.stats["pages_ok"], "wall": wall,
-            "last_page": (last - w0) if last else 0.0, "failures": dict(job.failures)}
+            "last_page": (last - w0) if last else 0.0, "failures": dict(job.failures),
+            "threads": threads.by_name()}
 
 
 def python_baseline(port: int, sites: int, clean: bool, db: str) -> dict:
@@ -362,7 +366,7 @@ def summarize(runs: list[dict]) -> dict:
             "last_page": med("last_page"), "cpu": med("cpu"),
             "cpu_ms_page": statistics.median(1e3 * r["cpu"] / max(1, r["pages"]) for r in runs),
             "rss": max(r["rss"] for r in runs), "server_cpu": med("server_cpu"),
-            "failures": runs[-1]["failures"], "n": len(runs)}
+            "failures": runs[-1]["failures"], "threads": runs[-1].get("threads"), "n": len(runs)}
 
 
 def print_table(results: dict[tuple[str, str], dict], webs, names) -> None:
@@ -394,6 +398,19 @@ def print_table(results: dict[tuple[str, str], dict], webs, names) -> None:
             if s is not None and s["failures"]:
                 top = ", ".join(f"{k} {v}" for k, v in sorted(s["failures"].items()))
                 print(f"  failures {w:8} {n:10}: {top}")
+    print_threads(results)
+
+
+def print_threads(results: dict[tuple[str, str], dict]) -> None:
+    """Each agentcore run's CPU per page by thread, and its voluntary switches per page."""
+    for (w, n), s in results.items():
+        if not s.get("threads"):
+            continue
+        pages = max(1, s["pages"])
+        parts = [f"{name} {1e3 * t['cpu'] / pages:.3f} ms ({t['voluntary'] / pages:.1f} sw)"
+                 for name, t in sorted(s["threads"].items(), key=lambda x: -x[1]["cpu"])
+                 if t["cpu"] > 0]
+        print(f"  CPU/page by thread {w:8} {n:17}: " + ", ".join(parts))
 
 
 def run(args) -> int:
