@@ -100,9 +100,9 @@ def port_free(port: int) -> bool:
 
 def proc_cpu(pid: int) -> float:
     """User + system CPU seconds of a live process."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    from .threads import stat_cpu
+
+    return stat_cpu(f"/proc/{pid}/stat")
 
 
 def timed(cmd: list[str]) -> tuple[str, float, float, float]:

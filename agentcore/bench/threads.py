@@ -14,7 +14,14 @@ from __future__ import annotations
 import os
 import threading
 
-__all__ = ["ThreadCPU", "read_tasks"]
+__all__ = ["ThreadCPU", "read_tasks", "stat_cpu"]
+
+
+def stat_cpu(path: str) -> float:
+    """User + system CPU seconds in a /proc ``stat`` file (a process's or one thread's)."""
+    with open(path) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def read_tasks() -> dict[int, tuple[float, int, int]]:
@@ -25,17 +32,14 @@ def read_tasks() -> dict[int, tuple[float, int, int]]:
         tids = os.listdir("/proc/self/task")
     except OSError:
         return out
-    tick = os.sysconf("SC_CLK_TCK")
     for tid in tids:
         try:
-            with open(f"/proc/self/task/{tid}/stat") as f:
-                st = f.read().rsplit(")", 1)[1].split()
+            cpu = stat_cpu(f"/proc/self/task/{tid}/stat")
             with open(f"/proc/self/task/{tid}/status") as f:
                 status = dict(line.split(":", 1) for line in f if ":" in line)
         except OSError:  # the thread ended between the listing and the read
             continue
-        out[int(tid)] = ((int(st[11]) + int(st[12])) / tick,
-                         int(status["voluntary_ctxt_switches"]),
+        out[int(tid)] = (cpu, int(status["voluntary_ctxt_switches"]),
                          int(status["nonvoluntary_ctxt_switches"]))
     return out
 
