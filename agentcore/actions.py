@@ -128,10 +128,12 @@ def external_action(obj, **kw):
 class StoreWrite:
     """External action: each agent's rows go to the swarm's store as one atomic unit, and the
     agent moves on only once that unit is durable (the group commit calls back), so a kill never
-    loses what a finished state wrote. ``rows(swarm, aid)`` builds the unit (``many=True``:
-    ``rows(swarm, ids)`` builds every agent's unit of the batch at once, a list per agent);
-    ``on_stored(swarm, aid)`` runs on the store's writer thread after the commit (counters,
-    freeing columns)."""
+    loses what a finished state wrote. ``rows(swarm, aid)`` builds the unit; ``on_stored(swarm,
+    aid)`` runs on the store's writer thread after the commit (counters, freeing columns).
+    With ``many=True``, ``rows(swarm, ids)`` builds every agent's rows of the batch at once (a
+    list per agent), the batch goes as one unit (``Store.write_batch``: checked a column at a
+    time, durable together) and ``on_stored(swarm, ids)`` gets the ids it stored; an agent whose
+    rows are bad fails alone, the others are written one by one."""
 
     def __init__(self, rows: Callable[["Swarm", Any], list], *, store=None, run_id: str | None = None,
                  on_stored: Callable[["Swarm", int], None] | None = None, reads: Iterable[str] = (),
@@ -172,27 +174,41 @@ class StoreWrite:
             batch.complete_all(error=f"rows: {type(exc).__name__}: {exc}")
             return
         try:
-            store.write_units(run_id, [(rows, self._done(batch, j, aid))
-                                       for j, (aid, rows) in enumerate(zip(ids, units))])
+            store.write_batch(run_id, units, done=self._batch_done(batch))
         except (TypeError, ValueError):  # a bad unit: find it, write the others one by one
             for j, (aid, rows) in enumerate(zip(ids, units)):
                 try:
-                    store.write(run_id, *rows, done=self._done(batch, j, aid))
+                    store.write(run_id, *rows, done=self._done(batch, j, aid, [aid]))
                 except (TypeError, ValueError) as exc:
                     batch.complete(j, error=f"rows: {type(exc).__name__}: {exc}")
 
-    def _done(self, batch, j, aid):
+    def _done(self, batch, j, aid, stored=None):
         def done(err):
             if err is not None:
                 batch.complete(j, error=f"store: {type(err).__name__}: {err}")
                 return
             if self.on_stored is not None:
                 try:
-                    self.on_stored(batch.swarm, aid)
+                    self.on_stored(batch.swarm, aid if stored is None else stored)
                 except Exception as exc:  # noqa: BLE001 - the rows are durable; report the hook
                     batch.complete(j, error=f"on_stored: {type(exc).__name__}: {exc}")
                     return
             batch.complete(j)
+        return done
+
+    def _batch_done(self, batch):
+        """After the commit of a whole batch's rows: one hook call, one report for all."""
+        def done(err):
+            if err is not None:
+                batch.complete_all(error=f"store: {type(err).__name__}: {err}")
+                return
+            if self.on_stored is not None:
+                try:
+                    self.on_stored(batch.swarm, batch.ids)
+                except Exception as exc:  # noqa: BLE001 - the rows are durable; report the hook
+                    batch.complete_all(error=f"on_stored: {type(exc).__name__}: {exc}")
+                    return
+            batch.complete_all()
         return done
 
 
@@ -202,7 +218,8 @@ def store_action(rows: Callable[["Swarm", Any], list], *, reads: Iterable[str] =
     """A state that writes rows: ``rows(swarm, aid)`` -> the agent's rows, written as one unit
     to ``store`` (default: the swarm's ``store=``) under ``run_id`` (default: the swarm's).
     With ``many=True``, ``rows(swarm, ids)`` -> one list of rows per agent of the batch: each
-    column is read once per batch, and the units are queued together.
+    column is read once per batch, the batch's rows are durable together, and ``on_stored``
+    is called as ``on_stored(swarm, ids)``.
 
     >>> from agentcore import AgentSpec, State, store_action
     >>> save = store_action(lambda sw, aid: [], reads=["url"])

@@ -682,18 +682,47 @@ def test_u64_columns_of_plain_rows_roundtrip_at_their_edges(store):
         store.write(run, Page(url="neg", simhash=-1))
 
 
-def test_write_units_queues_many_units_checked_first(store):
-    """``write_units``: many atomic units under one lock; a bad one raises before any is queued."""
-    run = store.create_run({})
+def _values(row) -> tuple:
+    """A row as ``(RowType, values in field order)``, the form row builders hand the store."""
+    import dataclasses
+
+    return type(row), tuple(getattr(row, f.name) for f in dataclasses.fields(row))
+
+
+def test_write_batch_is_one_unit_checked_a_column_at_a_time(store):
+    """``write_batch``: many agents' rows as one atomic unit with one callback; rows given as
+    (type, values) are checked and converted per column and land as ``write`` would land them
+    (u64 edges, numpy scalars, json); a bad row raises before anything is queued."""
+    import numpy as np
+
+    from agentcore.store import AgentRecord
+
+    run, ref = store.create_run({}), store.create_run({})
+    edges = [0, 1, 2**63 - 1, 2**63, 2**64 - 1]
+    units = [[_values(page(i, simhash=v)), *map(_values, keywords(i))]
+             for i, v in enumerate(edges)]
+    units.append([_values(page(9, n_words=np.int64(7), elapsed_ms=np.float32(0.5))),
+                  Keyword(url="http://a.test/p9", keyword="obj", host="a.test", weight=1.0),
+                  _values(AgentRecord(key="k9", state="DONE", values={"b": [1, 2], "a": None}))])
     landed = []
-    store.write_units(run, [([page(i), *keywords(i)], landed.append) for i in range(5)])
+    store.write_batch(run, units, done=landed.append)
+    for rows in units:
+        store.write(ref, *rows)
     store.flush()
-    assert landed == [None] * 5
-    assert queries.counts(store, run)["pages"] == 5 and queries.counts(store, run)["keywords"] == 15
-    with pytest.raises(ValueError, match="must not be None"):
-        store.write_units(run, [([page(10)], None), ([Page(host="a.test")], None)])
+    assert landed == [None]  # one unit, one callback
+    for kind in (Page, Keyword, AgentRecord):
+        assert store.rows(kind, run) == store.rows(kind, ref) != []
+    simhash = {p.url: p.simhash for p in store.rows(Page, run)}
+    assert [simhash[f"http://a.test/p{i}"] for i in range(5)] == edges
+    assert queries.counts(store, run)["keywords"] == 16
+    for bad, match in [([[_values(page(10))], [_values(Page(host="a.test"))]], "must not be None"),
+                       ([[_values(page(11, simhash=-1))]], "u64"),
+                       ([[(Page, ("http://a.test/short",))]], "takes 13 values"),
+                       ([[(dict, ("x",))]], "declared with @table")]:
+        with pytest.raises((ValueError, TypeError), match=match):
+            store.write_batch(run, bad)
     store.flush()
-    assert queries.counts(store, run)["pages"] == 5  # page 10 was not queued either
+    assert len(store.rows(Page, run)) == 6  # pages 10 and 11 were not queued either
 
 
 def test_a_batch_store_state_writes_each_agent_as_its_unit(store):
@@ -708,14 +737,25 @@ def test_a_batch_store_state_writes_each_agent_as_its_unit(store):
         calls.append(len(ids))
         return [[page(i)] if i != 3 else [Page(host="a.test")] for i in sw.data["i"][ids]]
 
-    spec = AgentSpec([State("SAVE", store_action(build, reads=["i"], many=True), on_ok="DONE")],
+    stored = []
+    spec = AgentSpec([State("SAVE", store_action(build, reads=["i"], many=True,
+                                                 on_stored=lambda sw, ids: stored.append(
+                                                     list(ids))), on_ok="DONE")],
                      inputs=["i"])
     sw = Swarm(spec, rows={"i": list(range(6))}, store=store, run_id=run)
     res = sw.run()
     assert res.counts["DONE"] == 5 and res.counts["FAILED"] == 1
+    # the bad unit sent the batch's agents one by one: the hook got each stored id, not agent 3
+    assert sorted(i for ids in stored for i in ids) == [0, 1, 2, 4, 5]
     assert "must not be None" in sw.reason_of(3) and sum(calls) == 6
     assert sorted(p.url for p in store.rows(Page, run)) == sorted(page(i).url for i in range(6)
                                                                    if i != 3)
+    stored.clear()
+    good = store.create_run({})
+    sw = Swarm(spec, rows={"i": [0, 1, 2, 4]}, store=store, run_id=good)
+    assert sw.run().counts["DONE"] == 4
+    assert stored == [[0, 1, 2, 3]]  # one batch, one unit, one hook call with its ids
+    assert len(store.rows(Page, good)) == 4
 
     def broken(sw, ids):
         raise KeyError("no such column")

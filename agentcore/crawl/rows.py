@@ -145,9 +145,13 @@ class CrawlRows:
 
     # ---- after the commit (store writer thread) ----------------------------------------------
 
-    def page_stored(self, swarm, aid: int) -> None:
-        self.job.stats["pages_ok"] += 1
-        self._free(swarm, aid)
+    def page_stored(self, swarm, ids) -> None:
+        """A batch of pages is durable (``store_action(many=True)``: the ids it stored)."""
+        self.job.stats["pages_ok"] += len(ids)
+        d = swarm.data
+        for col in FREED:
+            if col in d:
+                d[col].free(ids)
 
     def page_failure_stored(self, swarm, aid: int) -> None:
         self.job.stats["pages_failed"] += 1

@@ -45,7 +45,7 @@ class _Unit:
     __slots__ = ("ops", "n_rows", "done", "barrier")
 
     def __init__(self, ops, n_rows, done, barrier=False):
-        self.ops = ops          # list of (Table, params) upserts, or ("sql", text, params)
+        self.ops = ops          # (Table, params) upserts, ("block", Table, [params]), ("sql", text, params)
         self.n_rows = n_rows
         self.done = done
         self.barrier = barrier  # a flush marker: commit now, do not wait for more rows
@@ -190,32 +190,36 @@ class Store:
         ops = self._ops(run_id, rows)
         self._enqueue(_Unit(ops, len(ops), done))
 
-    def write_units(self, run_id: str, units: Iterable[tuple[Sequence[Any], DoneCallback | None]]
-                    ) -> None:
-        """Queue many units at once: each ``(rows, done)`` is one ``write(run_id, *rows,
-        done=done)``, checked as it would be there (a bad unit raises before any is queued)."""
-        queued = []
-        for rows, done in units:
-            ops = self._ops(run_id, rows)
-            queued.append(_Unit(ops, len(ops), done))
-        self._enqueue_many(queued)
+    def write_batch(self, run_id: str, units: Iterable[Sequence[Any]],
+                    done: DoneCallback | None = None) -> None:
+        """Queue many agents' rows (one list per agent) as ONE atomic unit: all durable at the
+        same commit, or none. Rows given as ``(RowType, values)`` are checked and converted a
+        column at a time (``schema.block_params``); a bad row raises before anything is queued."""
+        schema.check_run_id(run_id)
+        by_kind: dict = {}
+        objects = []
+        for rows in units:
+            for row in rows:
+                if type(row) is tuple:
+                    by_kind.setdefault(row[0], []).append(row[1])
+                else:
+                    objects.append(row)
+        ops = [("block", table, schema.block_params(table, kind, values, run_id))
+               for kind, values in by_kind.items() for table in (schema.written_table(kind),)]
+        n = sum(len(op[2]) for op in ops) + len(objects)
+        ops += self._ops(run_id, objects)
+        self._enqueue(_Unit(ops, n, done))
 
     def _ops(self, run_id: str, rows: Iterable[Any]) -> list:
         """The (table, params) upserts of one unit's rows, each checked."""
-        if not isinstance(run_id, str) or not run_id:
-            raise ValueError(f"run_id must be a non-empty str, got {run_id!r}")
+        schema.check_run_id(run_id)
         ops = []
         for row in rows:
             if type(row) is tuple:  # (RowType, values in field order): no row object built
                 kind, values = row
-                table = getattr(kind, "__table__", None)
             else:
                 kind, values = type(row), None
-                table = getattr(kind, "__table__", None)
-            if not isinstance(table, Table) or not table.scoped:
-                raise TypeError("store.write takes rows of a type declared with @table (e.g. "
-                                "agentcore.crawl.tables.Page, AgentRecord or your own), or "
-                                f"(RowType, values) pairs, got {getattr(kind, '__name__', kind)}")
+            table = schema.written_table(kind)
             if values is None:
                 params = schema.row_params(table, row, run_id)
             elif len(values) != len(table.columns) - 1:
@@ -358,6 +362,14 @@ class Store:
             for op in u.ops:
                 if op[0] == "sql":
                     raw.append((op[1], op[2]))
+                elif op[0] == "block":  # many rows of one table (write_batch)
+                    _, table, rows = op
+                    if self.dedupe_batches:
+                        key, into = table._key_get, by_table.setdefault(table, {})
+                        for params in rows:
+                            into[key(params)] = params
+                    else:
+                        by_table.setdefault(table, []).extend(rows)
                 elif self.dedupe_batches:
                     table, params = op
                     by_table.setdefault(table, {})[schema.key_of(table, params)] = params

@@ -140,6 +140,21 @@ def table_of(row_type: type) -> Table:
     return t
 
 
+def written_table(kind) -> Table:
+    """The scoped table rows of ``kind`` are written to; TypeError for anything else."""
+    t = getattr(kind, "__table__", None)
+    if not isinstance(t, Table) or not t.scoped:
+        raise TypeError("store.write takes rows of a type declared with @table (e.g. "
+                        "agentcore.crawl.tables.Page, AgentRecord or your own), or "
+                        f"(RowType, values) pairs, got {getattr(kind, '__name__', kind)}")
+    return t
+
+
+def check_run_id(run_id) -> None:
+    if not isinstance(run_id, str) or not run_id:
+        raise ValueError(f"run_id must be a non-empty str, got {run_id!r}")
+
+
 # ------------------------------------------------------------------ values
 
 _U64 = 1 << 64
@@ -219,6 +234,37 @@ def values_params(table: Table, vals: tuple, run_id: str | None) -> tuple:
     else:
         vals = [c(v) for c, v in zip(table._convs, vals)]
     return (run_id, *vals) if table.scoped else tuple(vals)
+
+
+def block_params(table: Table, kind: type, rows: list, run_id: str | None) -> list[tuple]:
+    """``values_params`` of many rows of one table (each its values in field order), checked and
+    converted a column at a time: a type test and a min/max per column, not a Python step per
+    value. Raises as ``values_params`` and the store's key check do (ValueError)."""
+    width = len(table._convs)
+    if not rows:
+        return []
+    if set(map(len, rows)) != {width}:
+        bad = next(v for v in rows if len(v) != width)
+        raise ValueError(f"{kind.__name__} takes {width} values in field order, got "
+                         f"{len(bad)}: {bad!r}")
+    cols = list(zip(*rows))
+    types = table._types
+    for i, (conv, column) in enumerate(zip(table._convs, cols)):
+        if types is not None and set(map(type, column)) == {types[i]}:
+            if i not in table._u64 or 0 <= min(column) and max(column) <= _I64_MAX:
+                continue  # plain values: what the converter would give back
+        cols[i] = list(map(conv, column))
+    offset = 1 if table.scoped else 0
+    for k in table._key_index:
+        if k >= offset and None in cols[k - offset]:
+            row = rows[cols[k - offset].index(None)]
+            raise ValueError(f"{kind.__name__} key {table.key[offset:]} must not be None: "
+                             f"{row!r}")
+    if table.scoped:
+        if run_id is None:
+            raise ValueError(f"{kind.__name__} is scoped by run_id: give one")
+        return list(zip([run_id] * len(rows), *cols))
+    return list(zip(*cols))
 
 
 def key_of(table: Table, params: tuple) -> tuple:
