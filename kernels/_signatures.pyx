@@ -1,18 +1,20 @@
-"""Compiled twin of agentcore.analyze.batchsim: MinHash, SimHash and LSH band keys of a whole batch, GIL released.
+"""Compiled twin of agentcore.analyze.batchsim: term counts, MinHash, SimHash and LSH band keys of a whole batch, GIL released.
 
 The crawl's analysis runs these three on every batch of pages; batchsim's numpy version holds
 the GIL for most of its time (the temporaries and reductions are many small numpy calls), so the
 asyncio loop that drives the fetches waits on it. Here each is one loop in C with the GIL
 released. Same API, checks and bits as batchsim and both similarity twins (the constants and
 the hash parameters come from ``similarity_py``; ``tests/test_analyze_batchsim.py``).
+``doc_counts`` (each document's distinct terms) is a hash table per document here, where the
+numpy twin sorts every token of the batch: the crawl calls it four times per batch of pages.
 """
 import numpy as np
 
-from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
 from agentcore.kernels import similarity_py as _py
 
-__all__ = ["minhash", "simhash", "band_keys"]
+__all__ = ["doc_counts", "minhash", "simhash", "band_keys"]
 
 cdef uint64_t C1 = <uint64_t>_py._C1
 cdef uint64_t C2 = <uint64_t>_py._C2
@@ -28,6 +30,65 @@ cdef inline uint64_t fmix(uint64_t h) noexcept nogil:
     h *= C2
     h ^= h >> 33
     return h
+
+
+def doc_counts(ids, offsets, inverse=False):
+    """Unique terms per document, as ``similarity_py.doc_counts``: ``(uids, counts, first,
+    uoffsets)`` in order of first appearance, and with ``inverse=True`` each token's entry."""
+    cdef const uint64_t[::1] v = np.ascontiguousarray(_py.as_u64(ids, "ids"))
+    cdef const int64_t[::1] off = np.ascontiguousarray(_py.as_offsets(offsets, v.shape[0]),
+                                                       np.int64)
+    cdef Py_ssize_t n = off.shape[0] - 1, total = v.shape[0], d, i, s, e, longest = 0
+    for d in range(n):
+        if off[d + 1] - off[d] > longest:
+            longest = off[d + 1] - off[d]
+    cdef Py_ssize_t size = 1
+    while size < 2 * longest:
+        size <<= 1
+    uids_arr = np.empty(total, np.uint64)
+    counts_arr = np.empty(total, np.int32)
+    first_arr = np.empty(total, np.int64)
+    uoff_arr = np.zeros(n + 1, np.int64)
+    inv_arr = np.empty(total if inverse else 0, np.int64)
+    slots_arr = np.empty(size, np.int64)
+    cdef uint64_t[::1] uids = uids_arr
+    cdef int32_t[::1] counts = counts_arr
+    cdef int64_t[::1] first = first_arr, uoff = uoff_arr, inv = inv_arr, slots = slots_arr
+    cdef bint want_inv = inverse
+    cdef Py_ssize_t k = 0, mask, used, h, at
+    cdef uint64_t x
+    with nogil:
+        for d in range(n):
+            s = off[d]
+            e = off[d + 1]
+            used = 1
+            while used < 2 * (e - s):
+                used <<= 1
+            mask = used - 1
+            for h in range(used):
+                slots[h] = -1
+            for i in range(s, e):
+                x = v[i]
+                h = <Py_ssize_t>(fmix(x) & <uint64_t>mask)
+                while True:
+                    at = slots[h]
+                    if at < 0:
+                        slots[h] = k
+                        uids[k] = x
+                        counts[k] = 1
+                        first[k] = i
+                        at = k
+                        k += 1
+                        break
+                    if uids[at] == x:
+                        counts[at] += 1
+                        break
+                    h = (h + 1) & mask
+                if want_inv:
+                    inv[i] = at
+            uoff[d + 1] = k
+    out = (uids_arr[:k].copy(), counts_arr[:k].copy(), first_arr[:k].copy(), uoff_arr)
+    return out + (inv_arr,) if inverse else out
 
 
 def minhash(ids, offsets, num_perm=128, shingle=3, seed=1):

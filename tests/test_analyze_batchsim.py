@@ -69,6 +69,29 @@ def test_simhash_and_band_keys_are_both_twins_bits(impl, texts):
 
 
 @pytest.mark.parametrize("signatures", ["compiled", "pure"], indirect=True)
+def test_doc_counts_are_the_pure_twins(signatures, texts):
+    """Each document's distinct terms in order of first appearance, their counts, first
+    positions, ranges and each token's entry: the same arrays as the pure twin's sort, on pages
+    and on sentences (the excerpts' calls), empty documents and batches included."""
+    ids, offs, *_ = tokens_of(texts)
+    sents = [s for t in texts[:20] for s in textops.split_sentences(t)] + ["", "x x x y x"]
+    s_ids, s_offs, *_ = textops.tokenize_batch(sents)
+    none = np.zeros(0, np.uint64)
+    cases = [(ids, offs), (np.frombuffer(s_ids, np.uint64), np.frombuffer(s_offs, np.int64)),
+             (ids, offs[[0, 3, 3, len(offs) - 1]]), (none, [0]), (none, [0, 0, 0]),
+             (ids.astype(np.int64), offs.astype(np.int32))]
+    for a, o in cases:
+        for inverse in (False, True):
+            mine = signatures.doc_counts(a, o, inverse=inverse)
+            ref = similarity_py.doc_counts(a, o, inverse=inverse)
+            assert len(mine) == len(ref) == 4 + inverse
+            for x, y in zip(mine, ref):
+                assert x.dtype == y.dtype and np.array_equal(x, y)
+    with pytest.raises(ValueError, match="offsets"):
+        signatures.doc_counts(ids, [0, 5])
+
+
+@pytest.mark.parametrize("signatures", ["compiled", "pure"], indirect=True)
 def test_empty_batches_and_bad_arguments(signatures):
     none = np.zeros(0, np.uint64)
     assert signatures.minhash(none, [0]).shape == (0, 128)

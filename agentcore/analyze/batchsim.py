@@ -1,4 +1,4 @@
-"""Whole-batch numpy MinHash, SimHash and LSH band keys: the pure twin of ``kernels/_signatures.pyx``.
+"""Whole-batch numpy term counts, MinHash, SimHash and LSH band keys: the pure twin of ``kernels/_signatures.pyx``.
 
 Numba costs a crawl ~110 MB of resident memory and ~0.8 s of CPU to load its cached machine code,
 more than the crawl's analysis itself on pages of a few hundred words. These three kernels are
@@ -14,7 +14,10 @@ import numpy as np
 
 from agentcore.kernels import similarity_py as py
 
-__all__ = ["minhash", "simhash", "band_keys"]
+__all__ = ["doc_counts", "minhash", "simhash", "band_keys"]
+
+#: each document's distinct terms: the pure twin's sort of the whole batch (already vectorised)
+doc_counts = py.doc_counts
 
 U64 = np.uint64
 #: rows (shingles or distinct terms) per chunk: bounds the (rows, 128) temporaries to ~2 MB

@@ -52,20 +52,23 @@ def select_sentences(corpus: "Corpus", sites: list, budget: int, mode: str, min_
 
     textops = corpus.textops
     sents, page, pos, group = [], [], [], []
+    split = textops.split_sentences
     for g, texts in enumerate(sites):
-        seen = set()
+        seen: dict = {}
         for ti, text in enumerate(texts):
-            for si, s in enumerate(textops.split_sentences(text)):
-                if len(s) < min_chars:
-                    continue
-                norm = s.casefold()
-                if norm in seen:
-                    continue
-                seen.add(norm)
-                sents.append(s)
-                page.append(ti)
-                pos.append(si)
-                group.append(g)
+            # (position, sentence) of the long enough ones; a repeat (same casefolded text,
+            # on this page or an earlier one of the site) keeps its first place only
+            cand = [(si, s) for si, s in enumerate(split(text)) if len(s) >= min_chars]
+            n = len(seen)
+            for si, s in cand:
+                seen.setdefault(s.casefold(), (si, s))
+            if len(seen) == n:
+                continue
+            new = list(seen.values())[n:]
+            sents += [s for _, s in new]
+            pos += [si for si, _ in new]
+            page += [ti] * len(new)
+            group += [g] * len(new)
     out = [[] for _ in sites]
     if not sents:
         return out
@@ -94,7 +97,13 @@ def select_sentences(corpus: "Corpus", sites: list, budget: int, mode: str, min_
             # words reach 70% of the union (|a| + |b| - shared, no union set built).
             bx = bags[x]
             nx = len(bx)
-            if any((i := len(bx & by)) >= 0.7 * max(nx + len(by) - i, 1) for by in chosen_bags):
+            reworded = False
+            for by in chosen_bags:
+                i = len(bx & by)
+                if i >= 0.7 * max(nx + len(by) - i, 1):
+                    reworded = True
+                    break
+            if reworded:
                 continue
             chosen.append(x)
             chosen_bags.append(bx)

@@ -22,8 +22,9 @@ def kernel_modules(kernels: str | None) -> tuple:
 
 
 class LeanKernels:
-    """The similarity API the analysis calls: a signatures twin's whole-batch ``minhash``,
-    ``simhash`` and ``band_keys``, everything else from the pure twin (already vectorised)."""
+    """The similarity API the analysis calls: a signatures twin's whole-batch ``doc_counts``,
+    ``minhash``, ``simhash`` and ``band_keys``, everything else from the pure twin (already
+    vectorised)."""
 
     def __init__(self, signatures):
         from agentcore.kernels import similarity_py  # both signatures twins have loaded it
@@ -32,6 +33,7 @@ class LeanKernels:
         self.minhash = signatures.minhash
         self.simhash = signatures.simhash
         self.band_keys = signatures.band_keys
+        self.doc_counts = signatures.doc_counts
 
     def __getattr__(self, name):
         return getattr(self._pure, name)
