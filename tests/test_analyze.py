@@ -240,3 +240,14 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(corpus)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_load_imports_the_kernels_without_changing_the_analysis():
+    """``Corpus.load`` (a crawl calls it before its fetches start) imports the kernels ahead of
+    the first page; the pages' analysis is the same as without it."""
+    texts = ["The cat sat on the mat today.", "Dogs bark at the mailman every day.", ""]
+    loaded = analyze.Corpus(keywords=4, kernels="lean")
+    assert loaded.load() is loaded and loaded._twins is not None
+    fresh = analyze.Corpus(keywords=4, kernels="lean")
+    assert ([(d.keywords, d.simhash) for d in loaded.add_many(texts)]
+            == [(d.keywords, d.simhash) for d in fresh.add_many(texts)])

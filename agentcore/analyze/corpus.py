@@ -123,6 +123,14 @@ class Corpus:
         """The similarity kernel module this corpus uses."""
         return self._kernel_modules()[1]
 
+    def load(self) -> "Corpus":
+        """Import the analysis kernels (numpy, the twins) now rather than at the first page: a
+        crawl loads them before its fetches start, so no import holds the GIL while they run."""
+        import numpy  # noqa: F401
+
+        self._kernel_modules()
+        return self
+
     def _kernel_modules(self) -> tuple:
         if self._twins is None:
             self._twins = kernel_modules(self.kernels)

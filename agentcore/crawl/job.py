@@ -215,6 +215,8 @@ class CrawlJob:
         self.served = frozenset(h.lower() for h in allowed_hosts) if allowed_hosts else None
         swarm = self.swarm(home_urls)
         cfg = self.fetch_config or FetchConfig()
+        self.corpus.load()  # the kernels' imports, before any fetch is in flight
+        import agentcore.kernels.html  # noqa: F401
         self.t0 = time.monotonic()
         async with Fetcher(cfg, static_hosts=hosts or {}, allowed_hosts=allowed_hosts) as fetcher:
             self.fetcher = fetcher
