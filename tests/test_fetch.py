@@ -368,6 +368,37 @@ def test_connections_are_reused_while_hosts_take_turns(transport):
     assert len(Handler.opened) <= 2 * len(hosts) < len(urls)
 
 
+def test_each_host_is_answered_by_its_own_address_while_handles_are_reused(transport):
+    """Two hosts pinned to two servers, fetched in turns through one request slot: each answer
+    comes from its host's server (the curl fetcher reuses an idle handle and sets its pin only
+    when the handle's last one differs)."""
+
+    def named(name: bytes):
+        class Handler(StdlibHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802 - the stdlib's name
+                body = b"<html><body><p>server " + name + b"</p></body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+        return Handler
+
+    urls = [f"http://{h}.test/p{j}" for j in range(4) for h in ("a", "b", "b", "a")]
+    with stdlib_server(named(b"A")) as a, stdlib_server(named(b"B")) as b:
+        async def main():
+            async with Fetcher(static_hosts={"a.test": a, "b.test": b}, transport=transport,
+                               respect_robots=False, global_limit=1, per_host_limit=1,
+                               **FAST) as f:
+                return await f.fetch_many(urls)
+
+        results = run(main())
+    assert [r.body.split(b"server ")[1][:1] for r in results] == [
+        u.split("//")[1][0].upper().encode() for u in urls]
+
+
 def test_curl_pins_only_checked_addresses(monkeypatch):
     """libcurl never resolves a name: the fetcher pins each host (CONNECT_TO) to an address
     the system resolver gave and the SSRF guard kept (the resolver is faked here)."""
