@@ -178,18 +178,20 @@ class StoreWrite:
         except (TypeError, ValueError):  # a bad unit: find it, write the others one by one
             for j, (aid, rows) in enumerate(zip(ids, units)):
                 try:
-                    store.write(run_id, *rows, done=self._done(batch, j, aid, [aid]))
+                    store.write(run_id, *rows, done=self._done(batch, j, [aid]))
                 except (TypeError, ValueError) as exc:
                     batch.complete(j, error=f"rows: {type(exc).__name__}: {exc}")
 
-    def _done(self, batch, j, aid, stored=None):
+    def _done(self, batch, j, stored):
+        """After the commit of agent ``ids[j]``'s unit; ``stored`` is what ``on_stored`` gets
+        (the agent's id, or ``[id]`` for a batch state)."""
         def done(err):
             if err is not None:
                 batch.complete(j, error=f"store: {type(err).__name__}: {err}")
                 return
             if self.on_stored is not None:
                 try:
-                    self.on_stored(batch.swarm, aid if stored is None else stored)
+                    self.on_stored(batch.swarm, stored)
                 except Exception as exc:  # noqa: BLE001 - the rows are durable; report the hook
                     batch.complete(j, error=f"on_stored: {type(exc).__name__}: {exc}")
                     return

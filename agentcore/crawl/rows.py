@@ -148,34 +148,33 @@ class CrawlRows:
     def page_stored(self, swarm, ids) -> None:
         """A batch of pages is durable (``store_action(many=True)``: the ids it stored)."""
         self.job.stats["pages_ok"] += len(ids)
-        d = swarm.data
-        for col in FREED:
-            if col in d:
-                d[col].free(ids)
+        self._free(swarm, ids)
 
     def page_failure_stored(self, swarm, aid: int) -> None:
         self.job.stats["pages_failed"] += 1
         self.job.failures[failure_code(swarm.reason_of(aid))[0]] += 1
-        self._free(swarm, aid)
+        self._free(swarm, [aid])
 
     def site_stored(self, swarm, aid: int) -> None:
         self.job.stats["sites_ok"] += 1
         if "llm" in swarm.data and swarm.data["llm"][aid] is not None:
             self.job.stats["llm_ok"] += 1
-        self._free(swarm, aid)
+        self._free(swarm, [aid])
 
     def site_failure_stored(self, swarm, aid: int) -> None:
         self.job.stats["sites_failed"] += 1
         self.job.failures[failure_code(swarm.reason_of(aid))[0]] += 1
-        self._free(swarm, aid)
+        self._free(swarm, [aid])
 
     def llm_failure_stored(self, swarm, aid: int) -> None:
         self.job.stats["llm_failed"] += 1
         self.job.failures[failure_code(swarm.reason_of(aid))[0]] += 1
-        self._free(swarm, aid)
+        self._free(swarm, [aid])
 
     @staticmethod
-    def _free(swarm, aid: int) -> None:
+    def _free(swarm, ids) -> None:
+        """Drop the stored agents' FREED columns (their values live in the store now)."""
+        d = swarm.data
         for col in FREED:
-            if col in swarm.data:
-                swarm.data[col][aid] = None
+            if col in d:
+                d[col].free(ids)

@@ -204,9 +204,12 @@ class Store:
                     by_kind.setdefault(row[0], []).append(row[1])
                 else:
                     objects.append(row)
-        ops = [("block", table, schema.block_params(table, kind, values, run_id))
-               for kind, values in by_kind.items() for table in (schema.written_table(kind),)]
-        n = sum(len(op[2]) for op in ops) + len(objects)
+        ops, n = [], len(objects)
+        for kind, values in by_kind.items():
+            table = schema.written_table(kind)
+            params = schema.block_params(table, kind, values, run_id)
+            ops.append(("block", table, params))
+            n += len(params)
         ops += self._ops(run_id, objects)
         self._enqueue(_Unit(ops, n, done))
 

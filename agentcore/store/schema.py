@@ -261,8 +261,6 @@ def block_params(table: Table, kind: type, rows: list, run_id: str | None) -> li
             raise ValueError(f"{kind.__name__} key {table.key[offset:]} must not be None: "
                              f"{row!r}")
     if table.scoped:
-        if run_id is None:
-            raise ValueError(f"{kind.__name__} is scoped by run_id: give one")
         return list(zip([run_id] * len(rows), *cols))
     return list(zip(*cols))
 
