@@ -288,3 +288,40 @@ def test_a_folder_crawled_with_its_real_host_names(tmp_path):
         assert len(store.rows(Page, run)) == 6 and not store.rows(Failure, run)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("global_limit,per_host,max_pages", [(256, 2, 32), (256, 2, 1), (10, 3, 4)])
+def test_the_fetch_window_spans_twice_the_hosts_the_global_limit_needs(global_limit, per_host,
+                                                                         max_pages):
+    from agentcore.crawl.fetch import FetchConfig
+    from agentcore.crawl.steps import fetch_window
+
+    cfg = FetchConfig(global_limit=global_limit, per_host_limit=per_host)
+    window = fetch_window(cfg, max_pages)
+    # a site's agents hold neighbouring ids: a window of W spans W / (max_pages + 1) sites
+    sites = window // (max_pages + 1)
+    assert window % (max_pages + 1) == 0
+    assert sites * per_host >= 2 * global_limit > (sites - 2) * per_host
+
+
+@pytest.mark.parametrize("transport", ["curl", "aiohttp"])
+def test_the_crawl_spec_sizes_its_fetch_to_the_limits(tmp_path, transport):
+    from agentcore.crawl.fetch import FetchConfig
+    from agentcore.crawl.steps import fetch_window
+
+    store = open_store(str(tmp_path / "s.db"))
+    try:
+        cfg = FetchConfig(transport=transport, global_limit=64, per_host_limit=2)
+        job = CrawlJob(store, store.create_run({}), max_pages=5, fetch_config=cfg)
+        states = {s.name: s for s in job.spec().states}
+        fetch = states["PAGE_FETCH"].action
+        assert states["SITE_FETCH"].action is fetch
+        if transport == "curl":
+            # one hand-over of the window; the fetcher times every fetch itself, so the core
+            # sets no cut-off that would also count a page's wait in its host's queue
+            assert fetch.capacity == fetch_window(cfg, 5) == 2 * 32 * 6
+            assert states["PAGE_FETCH"].timeout is None and states["SITE_FETCH"].timeout is None
+        else:
+            assert states["PAGE_FETCH"].timeout == 120 == states["SITE_FETCH"].timeout
+    finally:
+        store.close()

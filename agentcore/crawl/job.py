@@ -32,7 +32,7 @@ from agentcore.swarm import Swarm
 from . import queries
 from .inputs import MAX_URL_BYTES, Follow, site_key
 from .rows import FAILURE_READS, LLM_READS, PAGE_READS, SITE_READS, CrawlRows
-from .steps import CrawlSteps, FetchBatch, unpack_minhash
+from .steps import CrawlSteps, FetchBatch, fetch_window, unpack_minhash
 from .tables import Page
 from .task import LLMTask, PromptTooLong, engine_budget
 
@@ -122,9 +122,16 @@ class CrawlJob:
 
         steps, rows = CrawlSteps(self), CrawlRows(self)
         llm = self.engine is not None
-        if transport_kind(self.fetch_config or FetchConfig()) == "curl":
-            # the whole batch to libcurl's thread at once: no task or timer per fetch
-            fetch = external_action(FetchBatch(steps, FETCH_WRITES), capacity=1024, name="fetch")
+        cfg = self.fetch_config or FetchConfig()
+        fetch_timeout = 120
+        if transport_kind(cfg) == "curl":
+            # the whole batch to libcurl's thread at once: no task or timer per fetch. No core
+            # timeout: the fetcher ends every fetch itself (bounded attempts and hops, each
+            # under total_timeout), and a cut-off counted from hand-over would also count the
+            # wait in its host's queue, so which pages fail would depend on the load
+            fetch = external_action(FetchBatch(steps, FETCH_WRITES),
+                                    capacity=fetch_window(cfg, self.max_pages), name="fetch")
+            fetch_timeout = None
         else:
             fetch = async_action(steps.fetch, concurrency=1024, name="fetch", reads=["url"],
                                  writes=FETCH_WRITES)
@@ -149,7 +156,8 @@ class CrawlJob:
         fail_reads = FAILURE_READS + SITE_READS
         retry = {"retries": 2, "backoff": 0.5}
         states = [
-            State("SITE_FETCH", fetch, on_ok="SITE_LINKS", on_error="SITE_FAIL", timeout=120),
+            State("SITE_FETCH", fetch, on_ok="SITE_LINKS", on_error="SITE_FAIL",
+                  timeout=fetch_timeout),
             State("SITE_LINKS", links, on_ok="SITE_PROMPT", on_error="SITE_FAIL"),
             State("SITE_PROMPT", prompt, on_ok="SITE_LLM" if llm else "SITE_STORE",
                   on_error="SITE_FAIL", outcomes={"skip_llm": "SITE_STORE"}),
@@ -157,7 +165,8 @@ class CrawlJob:
                   on_ok="DONE", on_error="SITE_FAIL", **retry),
             State("SITE_FAIL", save(rows.site_failure, rows.site_failure_stored, fail_reads,
                                     "store_site_failure"), on_ok="FAILED", **retry),
-            State("PAGE_FETCH", fetch, on_ok="PAGE_EXTRACT", on_error="PAGE_FAIL", timeout=120),
+            State("PAGE_FETCH", fetch, on_ok="PAGE_EXTRACT", on_error="PAGE_FAIL",
+                  timeout=fetch_timeout),
             State("PAGE_EXTRACT", extract, on_ok="PAGE_ANALYZE", on_error="PAGE_FAIL"),
             State("PAGE_ANALYZE", analyze, on_ok="PAGE_STORE", on_error="PAGE_FAIL"),
             State("PAGE_STORE", save(rows.page, rows.page_stored, PAGE_READS, "store_page",

@@ -202,6 +202,16 @@ class FetchBatch:
         batch.complete(j, error=self.steps.fetched(batch.swarm.data, aid, res))
 
 
+def fetch_window(config, max_pages: int) -> int:
+    """How many agents the fetch state hands the fetcher at once (its capacity): enough for the
+    global limit to find free host slots. The swarm hands agents out in id order, and a site's
+    pages have neighbouring ids, so a window of W fetches spans about W / (max_pages + 1) hosts,
+    each served per_host_limit at a time; twice the hosts the global limit needs. The old fixed
+    1,024 spanned about 45 sites of the local web: 90 transfers of the 256 allowed."""
+    hosts = -(-config.global_limit // config.per_host_limit)
+    return 2 * hosts * (max_pages + 1)
+
+
 def served_link(url: str, served: frozenset[str]) -> str | None:
     """``url`` as fetched from a served folder (``http://``: the folder is served without TLS),
     or None when its host is not one of the folder's sites."""
