@@ -50,28 +50,85 @@ def select_sentences(corpus: "Corpus", sites: list, budget: int, mode: str, min_
     within ``budget`` characters (see :meth:`agentcore.analyze.Corpus.prompt_sentences`)."""
     import numpy as np
 
-    textops = corpus.textops
-    sents, page, pos, group = [], [], [], []
-    split = textops.split_sentences
+    split = corpus.textops.split_sentences
+    cands: list = []
     for g, texts in enumerate(sites):
+        # a site's long enough sentences in reading order; a repeat (the same casefolded text,
+        # on this page or an earlier one of the site) keeps its first place only
         seen: dict = {}
+        put = seen.setdefault
         for ti, text in enumerate(texts):
-            # (position, sentence) of the long enough ones; a repeat (same casefolded text,
-            # on this page or an earlier one of the site) keeps its first place only
-            cand = [(si, s) for si, s in enumerate(split(text)) if len(s) >= min_chars]
-            n = len(seen)
-            for si, s in cand:
-                seen.setdefault(s.casefold(), (si, s))
-            if len(seen) == n:
-                continue
-            new = list(seen.values())[n:]
-            sents += [s for _, s in new]
-            pos += [si for si, _ in new]
-            page += [ti] * len(new)
-            group += [g] * len(new)
+            si = -1
+            for s in split(text):
+                si += 1
+                if len(s) >= min_chars:
+                    put(s.casefold(), (g, ti, si, s))
+        cands += seen.values()
     out = [[] for _ in sites]
-    if not sents:
+    if not cands:
         return out
+    group, page, pos, sents = zip(*cands)
+    group = np.asarray(group, np.int64)
+    score, bags = score_sentences(corpus, sents, group, page, len(sites))
+    # One sort for all sites: by site, then best first (top) or round-robin over pages (lead).
+    if mode == "lead":
+        order = np.lexsort((page, pos, group))
+    else:
+        order = np.lexsort((np.arange(len(sents)), -score, group))
+    order = order.tolist()
+    cuts = np.searchsorted(group[order], np.arange(len(sites) + 1)).tolist()
+    gap = len(sep)
+    last = budget - gap - min_chars  # past this much used, no candidate left fits
+    for g in range(len(sites)):
+        lo, hi = cuts[g], cuts[g + 1]
+        if lo == hi:
+            continue
+        x = order[lo]
+        chosen = _greedy(order[lo:hi], sents, bags, budget, gap, last)
+        if chosen:
+            if len(chosen) > 1:
+                chosen.sort(key=lambda x: (page[x], pos[x]))
+            out[g] = [sents[x] for x in chosen]
+        elif budget > 1:
+            cut = sents[x][:budget - 1]
+            if " " in cut:
+                cut = cut[:cut.rindex(" ")]
+            out[g] = [cut + "…"]
+    return out
+
+
+def _greedy(ranked: list, sents, bags, budget: int, gap: int, last: int) -> list:
+    """The sentences taken best first within ``budget``: a candidate that does not fit is
+    passed over, a reworded copy (same content words) of a taken one too: shared words reach
+    70% of the union (|a| + |b| - shared, no union set built)."""
+    chosen: list = []
+    taken: list = []
+    used = 0
+    for x in ranked:
+        if chosen:
+            if used > last:
+                break           # every candidate left is at least min_chars long
+            cost = len(sents[x]) + gap
+            if used + cost > budget:
+                continue
+            bx = bags[x]
+            nx = len(bx)
+            for by in taken:
+                i = len(bx & by)
+                if i >= 0.7 * max(nx + len(by) - i, 1):
+                    break
+            else:
+                chosen.append(x)
+                taken.append(bx)
+                used += cost
+        else:
+            cost = len(sents[x])
+            if cost > budget:
+                continue
+            chosen.append(x)
+            taken.append(bags[x])
+            used = cost
+    return chosen
     group = np.asarray(group, np.int64)
     score, bags = score_sentences(corpus, sents, group, page, len(sites))
     # One sort for all sites: by site, then best first (top) or round-robin over pages (lead).
