@@ -59,3 +59,27 @@ def test_thread_cpu_names_the_thread_that_spent_it(capsys):
     bench.print_threads({("clean", "agentcore"): {"pages": 100, "threads": by}})
     line = capsys.readouterr().out
     assert "CPU/page by thread clean" in line and "spinner" in line
+
+
+@pytest.mark.parametrize("user_value", [None, "2"])
+def test_the_command_runs_numpy_with_one_blas_thread_unless_the_user_chose(user_value):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if user_value:
+        env["OPENBLAS_NUM_THREADS"] = user_value
+    code = ("import os, sys\n"
+            "from agentcore.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "n0 = len(os.listdir('/proc/self/task'))\n"
+            "import numpy\n"
+            "print(os.environ['OPENBLAS_NUM_THREADS'], len(os.listdir('/proc/self/task')) - n0)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.split()[-2:]
+    if user_value is None:
+        # numpy's OpenBLAS starts no pool thread: nothing the command runs multiplies matrices
+        assert out == ["1", "0"]
+    else:
+        assert out[0] == user_value and int(out[1]) >= 1

@@ -464,6 +464,9 @@ def run(args) -> int:
 
 
 def child_main(argv: list[str]) -> int:
+    from agentcore.cli import single_blas_thread
+
+    single_blas_thread()  # as the `agentcore` command runs: both Python contenders alike
     ap = argparse.ArgumentParser(prog="python -m agentcore.bench.crawl")
     ap.add_argument("--child", choices=("agentcore", "python") + VARIANTS, required=True)
     ap.add_argument("--port", type=int, required=True)
