@@ -381,6 +381,30 @@ def test_crawl_report_queries(store):
     assert queries.near_dup_pairs(store, run)[:2] == [("u1", "u2", 0.9), ("u2", "u3", 0.9)]
 
 
+def test_a_sites_keywords_are_found_through_its_pages_not_a_scan(tmp_path):
+    # the keywords have no host index (it cost ~40% of their writes): SQLite must start from
+    # the pages' host index and look each page's keywords up by key, whatever it guesses
+    store = open_store(str(tmp_path / "plan.db"))
+    try:
+        run = store.create_run({})
+        for h in ("a.test", "b.test"):
+            store.write(run, *[page(i, host=h) for i in range(5)],
+                        *[kw for i in range(5) for kw in keywords(i, host=h)])
+        store.flush()
+        asked = []
+        query = store.query
+        store.query = lambda sql, params=(), **kw: asked.append((sql, params)) or query(
+            sql, params, **kw)
+        assert queries.site_keywords(store, run, "b.test")
+        sql, params = asked[0]
+        plan = " | ".join(r[-1] for r in query("EXPLAIN QUERY PLAN " + sql, params,
+                                                 uses=(Page, Keyword)))
+        assert "pages_run_id_host" in plan and "SCAN" not in plan, plan
+        assert plan.index("pages_run_id_host") < plan.index("sqlite_autoindex_keywords")
+    finally:
+        store.close()
+
+
 def test_crawl_queries_on_a_fresh_store(store):
     # No crawl row written yet, so no crawl table exists: the queries create them and see nothing.
     run = store.create_run({})

@@ -53,9 +53,13 @@ def _keys(store: Store, row_type: type, column: str, kind: str, run_id: str,
 
 def site_keywords(store: Store, run_id: str, host: str, limit: int = 20) -> list[tuple[str, float]]:
     """A site's keywords, weights summed over its pages, heaviest first (LLM prompt input)."""
-    rows = store.query("SELECT keyword, SUM(weight) AS w FROM keywords WHERE run_id = ? AND "
-                       "host = ? GROUP BY keyword ORDER BY w DESC, keyword LIMIT ?",
-                       (run_id, host, int(limit)), uses=(Keyword,))
+    # through the pages' host index, then each page's keywords by their key's (run_id, url)
+    # prefix: an index of the keywords by host cost the crawl ~40% of its keyword writes
+    # (CROSS JOIN: SQLite keeps that order rather than guess one without statistics)
+    rows = store.query("SELECT k.keyword, SUM(k.weight) AS w FROM pages p CROSS JOIN keywords k "
+                       "WHERE k.run_id = p.run_id AND k.url = p.url AND p.run_id = ? AND "
+                       "p.host = ? GROUP BY k.keyword ORDER BY w DESC, k.keyword LIMIT ?",
+                       (run_id, host, int(limit)), uses=(Page, Keyword))
     return [(k, float(w)) for k, w in rows]
 
 

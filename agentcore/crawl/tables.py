@@ -56,7 +56,7 @@ class Page:
     minhash: str = col("text", "")  # base64 MinHash signature: lets a resumed run find near-dups
 
 
-@table("keywords", ("url", "keyword"), indexes=(("run_id", "host"),))
+@table("keywords", ("url", "keyword"))  # by host: through pages (queries.site_keywords)
 @dataclass(frozen=True)
 class Keyword:
     """One keyword of one page, with its weight (e.g. TF-IDF)."""
