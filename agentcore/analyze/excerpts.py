@@ -129,51 +129,6 @@ def _greedy(ranked: list, sents, bags, budget: int, gap: int, last: int) -> list
             taken.append(bags[x])
             used = cost
     return chosen
-    group = np.asarray(group, np.int64)
-    score, bags = score_sentences(corpus, sents, group, page, len(sites))
-    # One sort for all sites: by site, then best first (top) or round-robin over pages (lead).
-    if mode == "lead":
-        order = np.lexsort((page, pos, group))
-    else:
-        order = np.lexsort((np.arange(len(sents)), -score, group))
-    order = order.tolist()
-    cuts = np.searchsorted(group[order], np.arange(len(sites) + 1)).tolist()
-    gap = len(sep)
-    for g in range(len(sites)):
-        ranked = order[cuts[g]:cuts[g + 1]]
-        if not ranked:
-            continue
-        chosen, chosen_bags, used = [], [], 0
-        for x in ranked:
-            if chosen and used + gap + min_chars > budget:
-                break           # every candidate left is at least min_chars long
-            cost = len(sents[x]) + (gap if chosen else 0)
-            if used + cost > budget:
-                continue
-            # A reworded copy (same content words) of a chosen sentence adds nothing: shared
-            # words reach 70% of the union (|a| + |b| - shared, no union set built).
-            bx = bags[x]
-            nx = len(bx)
-            reworded = False
-            for by in chosen_bags:
-                i = len(bx & by)
-                if i >= 0.7 * max(nx + len(by) - i, 1):
-                    reworded = True
-                    break
-            if reworded:
-                continue
-            chosen.append(x)
-            chosen_bags.append(bx)
-            used += cost
-        if chosen:
-            chosen.sort(key=lambda x: (page[x], pos[x]))
-            out[g] = [sents[x] for x in chosen]
-        elif budget > 1:
-            cut = sents[ranked[0]][:budget - 1]
-            if " " in cut:
-                cut = cut[:cut.rindex(" ")]
-            out[g] = [cut + "…"]
-    return out
 
 
 def score_sentences(corpus: "Corpus", sentences: list, group, page: list,
