@@ -17,6 +17,7 @@ from agentcore.kernels.stepcodes import BUILTIN_REASONS, ERROR, R_TIMEOUT, STATU
 
 from .actions import AsyncAction, BatchAction, reason_of_exception
 from .batch import Batch
+from .gcpace import run_pace
 from .payload import Payloads, UnknownColumn
 from .result import RunResult
 from .spec import AgentSpec, CompiledSpec, SpecError
@@ -102,9 +103,8 @@ class Swarm:
     def spawn(self, parent: int, n: int | None = None, *, rows: Mapping[str, Iterable] | None = None,
               state: str | None = None) -> range:
         """Fan out: add children of ``parent``; the parent moves on after its current action only
-        once every child is DONE or FAILED. Thread-safe; returns the children's ids.
-
-        In a durable swarm (``key=``), rows whose key already finished in this run are skipped."""
+        once every child is DONE or FAILED. Thread-safe; returns the children's ids. In a
+        durable swarm (``key=``), rows whose key already finished in this run are skipped."""
         return self._spawn(parent, n, rows, state)
 
     def _spawn(self, parent, n, rows, state) -> range:
@@ -420,9 +420,10 @@ class Swarm:
         self._notify = wake.set
         t0 = time.monotonic()
         try:
-            for wait in self._turns(progress, progress_interval, wake.clear):
-                if wait > 0:
-                    wake.wait(None if wait == float("inf") else wait)
+            with run_pace():
+                for wait in self._turns(progress, progress_interval, wake.clear):
+                    if wait > 0:
+                        wake.wait(None if wait == float("inf") else wait)
         finally:
             self._notify = _noop
         return self._result(t0, progress)
@@ -448,16 +449,17 @@ class Swarm:
         self._notify = notify
         t0 = time.monotonic()
         try:
-            for wait in self._turns(progress, progress_interval, wake.clear):
-                if wait <= 0:
-                    await asyncio.sleep(0)
-                elif wait == float("inf"):
-                    await wake.wait()
-                else:
-                    try:
-                        await asyncio.wait_for(wake.wait(), wait)
-                    except (asyncio.TimeoutError, TimeoutError):
-                        pass
+            with run_pace():
+                for wait in self._turns(progress, progress_interval, wake.clear):
+                    if wait <= 0:
+                        await asyncio.sleep(0)
+                    elif wait == float("inf"):
+                        await wake.wait()
+                    else:
+                        try:
+                            await asyncio.wait_for(wake.wait(), wait)
+                        except (asyncio.TimeoutError, TimeoutError):
+                            pass
         finally:
             self._notify = _noop
             for t in list(self._async_tasks):
@@ -466,14 +468,12 @@ class Swarm:
         return self._result(t0, progress)
 
     def _stalled(self):
-        raise RuntimeError(
-            f"swarm stalled: {self._core.size - self._core.n_done} agents are live but no action "
-            f"can take them (counts {self._counts_dict()}); check action capacities"
-        )
+        raise RuntimeError(f"swarm stalled: {self._core.size - self._core.n_done} agents are live "
+                           f"but no action can take them (counts {self._counts_dict()}); "
+                           "check action capacities")
 
     def _result(self, t0, progress) -> RunResult:
-        wall = time.monotonic() - t0
-        counts = self.counts()
+        wall, counts = time.monotonic() - t0, self.counts()
         if progress is not None:
             progress(self)
         return RunResult(wall, self._core.size, counts, self.ticks)
