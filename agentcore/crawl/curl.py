@@ -412,10 +412,13 @@ class CurlFetcher:
                 raise t.error(code, message)
             answer = t.outcome()
         except Failure as failure:
-            answer = failure
+            # without its traceback: the frames in it (this one's ``answer`` among them) make a
+            # cycle that kept a refused body (up to max_decompressed bytes) until a full
+            # collection
+            answer = failure.with_traceback(None)
         except Exception as exc:  # noqa: BLE001 - a bug: that fetch fails, the thread goes on
             answer = Failure("internal_error", repr(exc))
-        t.fetch = None
+        t.fetch = t.inflater = t.failure = None  # an idle handle keeps no body
         self._free.append(t)
         self._release(f)
         if isinstance(answer, Failure):

@@ -328,7 +328,8 @@ class Fetcher:
                 )
                 attempts += n
             except Failure as f:
-                attempts += f.attempts
+                f.with_traceback(None)  # its frames (and the body read so far) go now, not at a
+                attempts += f.attempts  # full collection
                 status = f.status
                 return fail(f.reason, f.detail, f.wire_bytes)
             if location is not None:
@@ -365,7 +366,7 @@ class Fetcher:
                     status, headers, body, location = await self._transport.get(u, check_type)
                     return status, headers, body, location, attempt
                 except Failure as f:
-                    failure = f
+                    failure = f.with_traceback(None)  # no cycle through this frame
                 finally:
                     slots.release()
             finally:
