@@ -412,9 +412,9 @@ class CurlFetcher:
                 raise t.error(code, message)
             answer = t.outcome()
         except Failure as failure:
-            # without its traceback: the frames in it (this one's ``answer`` among them) make a
-            # cycle that kept a refused body (up to max_decompressed bytes) until a full
-            # collection
+            # without its traceback: its frames (this one's ``answer``, the transfer's write and
+            # the inflater's feed) made a cycle that kept a refused body (up to
+            # max_decompressed bytes) until a full collection
             answer = failure.with_traceback(None)
         except Exception as exc:  # noqa: BLE001 - a bug: that fetch fails, the thread goes on
             answer = Failure("internal_error", repr(exc))

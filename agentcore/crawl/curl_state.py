@@ -153,7 +153,7 @@ class Transfer:
                     self.discard = 1
                     return None
             except Failure as f:
-                self.failure = f.with_traceback(None)  # its frames would hold this transfer
+                self.failure = f
                 if f.reason.startswith("http_"):  # read an error page's body: keep the connection
                     self.discard = 1
                     return None
@@ -165,8 +165,7 @@ class Transfer:
         try:
             inf.feed(chunk)
         except Failure as f:
-            self.failure = f.with_traceback(None)  # and, through feed's frame, the body so far
-            self.inflater = None
+            self.failure = f
             return 0
         return None
 
