@@ -121,7 +121,8 @@ def _orphaned_web_processes(before: set[int]) -> dict[int, str]:
             return False
 
     return {pid: cmd for pid, (_, cmd) in table.items()
-            if "agentcore.web" in cmd and pid not in before and not below_us(pid) and ours(pid)}
+            if ("agentcore.web" in cmd or "agentcore.crawl.curl_proc" in cmd)
+            and pid not in before and not below_us(pid) and ours(pid)}
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -33,7 +33,16 @@ def site_links(page: FetchResult) -> list[str]:
     return [u for u in doc.links_internal if u != page.final_url]
 
 
-@pytest.fixture(scope="module", params=["asyncio", "uvloop", "uvloop-reqwest", "uvloop-curl"])
+def via(transport: str) -> dict:
+    """Fetcher options for a transport name of these tests: "curl" is the curl fetcher in its
+    own process (the default), "curl-thread" the same fetcher on a thread of this process."""
+    if transport == "curl-thread":
+        return {"transport": "curl", "curl_process": False}
+    return {"transport": transport}
+
+
+@pytest.fixture(scope="module", params=["asyncio", "uvloop", "uvloop-reqwest", "uvloop-curl",
+                                        "uvloop-curl-thread"])
 def crawled(request):
     """One real crawl of a 20-site web, following links from the home pages as a crawler
     does, shared by the tests that check its outcome; on each event loop the crawl may run on."""
@@ -42,9 +51,8 @@ def crawled(request):
 
         async def crawl():
             results: dict[str, FetchResult] = {}
-            transport = {"reqwest": "reqwest", "curl": "curl"}.get(request.param.split("-")[-1],
-                                                                    "aiohttp")
-            async with Fetcher(static_hosts=server.host_map(), transport=transport,
+            transport = request.param.split("-", 1)[1] if "-" in request.param else "aiohttp"
+            async with Fetcher(static_hosts=server.host_map(), **via(transport),
                                **FAST) as fetcher:
                 homes = await fetcher.fetch_many(web.home_urls())
                 links = []
@@ -123,9 +131,9 @@ def test_robots_honoured_and_ssrf_never_requested(crawled):
     assert len(robots) == 20 and set(robots) == {1}  # fetched once per host, shared
 
 
-@pytest.fixture(params=["aiohttp", "reqwest", "curl"])
+@pytest.fixture(params=["aiohttp", "reqwest", "curl", "curl-thread"])
 def transport(request):
-    """The HTTP client under the Fetcher (FetchConfig.transport)."""
+    """The HTTP client under the Fetcher (FetchConfig.transport; ``via``)."""
     return request.param
 
 
@@ -135,7 +143,7 @@ def test_per_host_limit_and_politeness_are_honoured(transport):
     with serve_in_thread(web) as server:
 
         async def crawl(**kw):
-            async with Fetcher(static_hosts=server.host_map(), transport=transport,
+            async with Fetcher(static_hosts=server.host_map(), **via(transport),
                                **{**FAST, **kw}) as f:
                 return await f.fetch_many(p.url for p in web.pages())
 
@@ -159,7 +167,7 @@ def test_refused_connection_and_timeouts(transport):
     closed.close()  # nothing listens there now
 
     async def main(**kw):
-        async with Fetcher(static_hosts={"down.test": ("127.0.0.1", port)}, transport=transport,
+        async with Fetcher(static_hosts={"down.test": ("127.0.0.1", port)}, **via(transport),
                            **FAST, **kw) as f:
             return await f.fetch("http://down.test/page.html")
 
@@ -175,7 +183,7 @@ def test_refused_connection_and_timeouts(transport):
     with serve_in_thread(web) as server:
 
         async def fetch_slow(**kw):
-            async with Fetcher(static_hosts=server.host_map(), transport=transport,
+            async with Fetcher(static_hosts=server.host_map(), **via(transport),
                                **{**FAST, **kw}) as f:
                 return await f.fetch(slow.url)
 
@@ -196,7 +204,7 @@ def test_limits_are_settings(transport):
 
         async def main():
             hosts = server.host_map()
-            F = functools.partial(Fetcher, transport=transport)  # noqa: N806
+            F = functools.partial(Fetcher, **via(transport))  # noqa: N806
             async with F(static_hosts=hosts, max_redirects=0, **FAST) as f:
                 r1 = await f.fetch(by_kind["redirect"].url)
             async with F(static_hosts=hosts, max_body=1000, **FAST) as f:
@@ -223,7 +231,7 @@ def test_limits_are_settings(transport):
 
 def test_unsafe_targets_are_refused_before_any_request(transport):
     async def main():
-        async with Fetcher(transport=transport, **FAST) as f:
+        async with Fetcher(**via(transport), **FAST) as f:
             return [await f.fetch(u) for u in (
                 "http://169.254.169.254/latest/meta-data/",
                 "http://127.0.0.1:9/", "http://[::1]/", "http://10.1.2.3/",
@@ -336,7 +344,7 @@ def test_an_http_1_0_server_whose_headers_say_http(transport):
 
     with stdlib_server(Handler) as addr:
         async def main():
-            async with Fetcher(static_hosts={"old.test": addr}, transport=transport,
+            async with Fetcher(static_hosts={"old.test": addr}, **via(transport),
                                respect_robots=False, **FAST) as f:
                 return await f.fetch("http://old.test/"), await f.fetch("http://old.test/gone")
 
@@ -358,7 +366,7 @@ def test_connections_are_reused_while_hosts_take_turns(transport):
     urls = [f"http://{h}/p{j}.html" for j in range(6) for h in hosts]
     with stdlib_server(Handler) as addr:
         async def main():
-            async with Fetcher(static_hosts={"*.test": addr}, transport=transport,
+            async with Fetcher(static_hosts={"*.test": addr}, **via(transport),
                                respect_robots=False, global_limit=8, per_host_limit=1,
                                **FAST) as f:
                 return await f.fetch_many(urls)
@@ -389,7 +397,7 @@ def test_each_host_is_answered_by_its_own_address_while_handles_are_reused(trans
     urls = [f"http://{h}.test/p{j}" for j in range(4) for h in ("a", "b", "b", "a")]
     with stdlib_server(named(b"A")) as a, stdlib_server(named(b"B")) as b:
         async def main():
-            async with Fetcher(static_hosts={"a.test": a, "b.test": b}, transport=transport,
+            async with Fetcher(static_hosts={"a.test": a, "b.test": b}, **via(transport),
                                respect_robots=False, global_limit=1, per_host_limit=1,
                                **FAST) as f:
                 return await f.fetch_many(urls)
@@ -508,7 +516,7 @@ def test_redirects_stay_on_the_site(transport):
         hosts = {"*.test": ("127.0.0.1", port)}
         out = {}
         try:
-            async with Fetcher(static_hosts=hosts, respect_robots=False, transport=transport,
+            async with Fetcher(static_hosts=hosts, respect_robots=False, **via(transport),
                                **FAST) as f:
                 for start, to in [("a.test", "www.a.test"), ("www.a.test", "a.test"),
                                   ("a.test", "blog.a.test"), ("blog.a.test", "a.test"),
@@ -517,7 +525,7 @@ def test_redirects_stay_on_the_site(transport):
                     r = await f.fetch(f"http://{start}/go?to=http://{to}/page")
                     out[start, to] = r.error_reason or r.final_url
             async with Fetcher(static_hosts=hosts, allowed_hosts=["a.test", "*.b.test"],
-                               respect_robots=False, transport=transport, **FAST) as f:
+                               respect_robots=False, **via(transport), **FAST) as f:
                 for to in ("www.a.test", "x.b.test"):
                     r = await f.fetch(f"http://a.test/go?to=http://{to}/page")
                     out["allowed", to] = r.error_reason or r.final_url

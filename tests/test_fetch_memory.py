@@ -16,7 +16,7 @@ FAST = dict(read_timeout=1.5, total_timeout=3.0, connect_timeout=2.0, max_attemp
             politeness_delay=0.0)
 
 
-@pytest.mark.parametrize("transport", ["aiohttp", "reqwest", "curl"])
+@pytest.mark.parametrize("transport", ["aiohttp", "reqwest", "curl", "curl-thread"])
 def test_refused_bodies_need_no_collector(transport):
     web = SyntheticWeb(20, seed=1)
     urls = {}
@@ -27,8 +27,9 @@ def test_refused_bodies_need_no_collector(transport):
     with serve_in_thread(web) as server:
 
         async def main():
-            async with Fetcher(static_hosts=server.host_map(), transport=transport,
-                               **FAST) as f:
+            how = ({"transport": "curl", "curl_process": False} if transport == "curl-thread"
+                   else {"transport": transport})  # "curl": its own process, nothing here
+            async with Fetcher(static_hosts=server.host_map(), **how, **FAST) as f:
                 warm = await f.fetch(urls["ok"])  # robots.txt, connections, imports
                 assert warm.ok
                 gc.collect()

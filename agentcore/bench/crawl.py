@@ -161,6 +161,8 @@ def run_one(name: str, clean: bool, sites: int, tmp: str, anchors: Path | None) 
         res = parse_rust(out)
     else:
         res = json.loads(out.split(RESULT, 1)[1].splitlines()[0])
+    # GNU time's peak is the largest process's: a fetcher process's peak is added to it
+    rss += res.pop("child_rss", 0.0)
     res.update(contender=name, web="clean" if clean else "hostile", cpu=cpu, rss=rss,
                process_wall=proc_wall, server_cpu=server_cpu)
     return res
@@ -199,9 +201,13 @@ def agentcore_child(port: int, sites: int, clean: bool, db: str,
     last = store.query("SELECT MAX(fetched_at) FROM pages WHERE run_id = ?", (run_id,),
                        uses=(Page,))[0][0]
     store.close()
+    by_thread = threads.by_name()
+    if job.fetcher.child_cpu:  # the fetcher's own process (FetchConfig.curl_process)
+        by_thread["agentcore-curl-process"] = {"cpu": job.fetcher.child_cpu, "voluntary": 0,
+                                               "involuntary": 0, "threads": 1}
     return {"pages": job.stats["pages_ok"], "wall": wall,
             "last_page": (last - w0) if last else 0.0, "failures": dict(job.failures),
-            "threads": threads.by_name()}
+            "threads": by_thread, "child_rss": job.fetcher.child_peak_rss / 2**20}
 
 
 def python_baseline(port: int, sites: int, clean: bool, db: str) -> dict:

@@ -11,7 +11,9 @@ Every protection stays: libcurl never resolves a name (each request is pinned wi
 ``CONNECT_TO`` to an address the SSRF guard accepted), never follows a redirect (each hop is
 checked here), never uses a proxy from the environment; the body streams through the
 ``Inflater`` (wire and inflate caps), and a refused answer stops its transfer. What it keeps
-per fetch, per host and per easy handle is ``agentcore.crawl.curl_state``.
+per fetch, per host and per easy handle is ``agentcore.crawl.curl_state``. The ``Fetcher`` runs it
+in a process of its own by default (``agentcore.crawl.curl_proc``: its callbacks then never wait
+for the crawl's GIL); ``FetchConfig(curl_process=False)`` keeps it on a thread here.
 
 >>> engine = CurlFetcher(FetchConfig(), static_hosts={"*.test": ("127.0.0.1", port)})  # doctest: +SKIP
 >>> engine.start(); engine.submit([("http://site-0042.test/", print)])                # doctest: +SKIP
@@ -54,8 +56,10 @@ class CurlFetcher:
     """
 
     def __init__(self, config: "FetchConfig", *, static_hosts: Mapping[str, tuple[str, int]] | None = None,
-                 allowed_hosts: HostSet | None = None, stats: Counter | None = None):
+                 allowed_hosts: HostSet | None = None, stats: Counter | None = None,
+                 on_round: Callable[[], None] | None = None):
         self.config = config
+        self._on_round = on_round  # called on the thread once per round of its loop
         self.static_set = HostSet(static_hosts or {})
         self.static = StaticResolver(static_hosts or {}, config.allow_private)
         self.allowed_hosts = allowed_hosts
@@ -159,6 +163,8 @@ class CurlFetcher:
                 self._collect()
                 if self._running and now >= self._next_sweep:
                     self._sweep(now)
+                if self._on_round is not None:
+                    self._on_round()
                 if inbox or self._ready and self._active < self.config.global_limit:
                     continue
                 wait = self._wait(time.monotonic())

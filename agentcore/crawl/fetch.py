@@ -80,6 +80,9 @@ class FetchConfig:
     #: "reqwest" (pyreqwest, ``agentcore.crawl.reqwest``), "aiohttp"
     #: (``agentcore.crawl.transport``), or "auto": the first of these installed
     transport: str = "auto"
+    #: the curl transport's fetcher runs in a child process with its own GIL
+    #: (``agentcore.crawl.curl_proc``); False keeps it on a thread of this process
+    curl_process: bool = True
 
 
 TRANSPORTS = ("curl", "reqwest", "aiohttp")
@@ -176,7 +179,9 @@ class Fetcher:
         self.stats: Counter = Counter()  # "ok", reasons, "attempts", "bytes"
         self._hosts: dict[str, _Host] = {}
         self._transport = None
-        self._curl = None  # the CurlFetcher when the transport is "curl"
+        self._curl = None  # the CurlFetcher (or CurlProcess) when the transport is "curl"
+        #: the curl fetcher's child process once closed: peak RSS (bytes) and CPU (s); 0 if none
+        self.child_peak_rss, self.child_cpu = 0, 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._global: Slots | None = None
 
@@ -195,7 +200,10 @@ class Fetcher:
         self._global = Slots(c.global_limit)
         kind = transport_kind(c)
         if kind == "curl":
-            from agentcore.crawl.curl import CurlFetcher
+            if c.curl_process:
+                from agentcore.crawl.curl_proc import CurlProcess as CurlFetcher
+            else:
+                from agentcore.crawl.curl import CurlFetcher
 
             self._curl = CurlFetcher(c, static_hosts=self.static_hosts,
                                      allowed_hosts=self.allowed_hosts, stats=self.stats)
@@ -220,6 +228,8 @@ class Fetcher:
     async def close(self) -> None:
         if self._curl is not None:
             self._curl.close()
+            self.child_peak_rss = getattr(self._curl, "peak_rss", 0)
+            self.child_cpu = getattr(self._curl, "cpu", 0.0)
             self._curl = self._transport = None
             return
         if self._transport is not None:
