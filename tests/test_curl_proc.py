@@ -1,5 +1,6 @@
 """The curl fetcher in its own process (agentcore.crawl.curl_proc): its answers are the thread's,
 its failures end every pending fetch, and it never outlives the process that started it."""
+import contextlib
 import os
 import signal
 import socket
@@ -65,20 +66,25 @@ def test_the_process_answers_as_the_thread_does():
     assert fetcher.peak_rss > 10 << 20 and fetcher.cpu > 0
 
 
-def silent_server():
-    """A socket that accepts connections and never answers: fetches to it stay pending."""
+@contextlib.contextmanager
+def quiet_fetcher():
+    """A started CurlProcess and a socket that accepts its connections and never answers:
+    fetches to http://quiet.test/ stay pending."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(64)
-    return srv
-
-
-def test_a_killed_child_fails_every_pending_fetch_with_the_cause():
-    srv = silent_server()
+    srv.settimeout(30)
     try:
         cfg = FetchConfig(respect_robots=False, read_timeout=60, total_timeout=120)
         fetcher = CurlProcess(cfg, static_hosts={"quiet.test": srv.getsockname()})
         fetcher.start()
+        yield fetcher, srv
+    finally:
+        srv.close()
+
+
+def test_a_killed_child_fails_every_pending_fetch_with_the_cause():
+    with quiet_fetcher() as (fetcher, srv):
         got, lock, landed = [], threading.Lock(), threading.Event()
 
         def done(res):
@@ -88,15 +94,12 @@ def test_a_killed_child_fails_every_pending_fetch_with_the_cause():
                     landed.set()
 
         fetcher.submit([(f"http://quiet.test/{i}", done) for i in range(3)])
-        srv.settimeout(30)
         srv.accept()  # the child is up and its first request is on the wire
         os.kill(fetcher._proc.pid, signal.SIGKILL)
         assert landed.wait(30)
         later = []
         fetcher.submit([("http://quiet.test/later", later.append)])
         fetcher.close()
-    finally:
-        srv.close()
     assert sorted(r.url for r in got) == [f"http://quiet.test/{i}" for i in range(3)]
     for r in got + later:
         assert r.error_reason == "internal_error"
@@ -105,19 +108,12 @@ def test_a_killed_child_fails_every_pending_fetch_with_the_cause():
 
 
 def test_close_ends_what_is_in_flight_and_the_child_exits():
-    srv = silent_server()
-    try:
-        cfg = FetchConfig(respect_robots=False, read_timeout=60, total_timeout=120)
-        fetcher = CurlProcess(cfg, static_hosts={"quiet.test": srv.getsockname()})
-        fetcher.start()
+    with quiet_fetcher() as (fetcher, srv):
         got = []
         fetcher.submit([("http://quiet.test/", got.append)])
-        srv.settimeout(30)
         srv.accept()
         proc = fetcher._proc
         fetcher.close()
-    finally:
-        srv.close()
     assert proc.returncode == 0
     assert [r.error_reason for r in got] == ["connection_error"]
     assert "closed before the fetch ended" in got[0].error_detail

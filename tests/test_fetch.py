@@ -15,6 +15,7 @@ from agentcore.crawl.fetch import Fetcher, FetchResult, SSRFBlocked, blocked_add
 from agentcore.crawl.resolver import make_resolver
 from agentcore.kernels.html import extract
 from agentcore.web import SyntheticWeb, serve_in_thread
+from transports import via
 
 # Short limits so hostile pages fail fast, with room for a loaded 2-core machine: the slow
 # pages answer after 4 s, well past the 1.5 s read timeout; ordinary pages take milliseconds.
@@ -31,14 +32,6 @@ def site_links(page: FetchResult) -> list[str]:
     """The same-site links of a fetched page, as the crawl job follows them (the extractor's)."""
     doc = extract(page.body, page.final_url, page.content_type)
     return [u for u in doc.links_internal if u != page.final_url]
-
-
-def via(transport: str) -> dict:
-    """Fetcher options for a transport name of these tests: "curl" is the curl fetcher in its
-    own process (the default), "curl-thread" the same fetcher on a thread of this process."""
-    if transport == "curl-thread":
-        return {"transport": "curl", "curl_process": False}
-    return {"transport": transport}
 
 
 @pytest.fixture(scope="module", params=["asyncio", "uvloop", "uvloop-reqwest", "uvloop-curl",

@@ -9,6 +9,7 @@ from agentcore import aio
 from agentcore.crawl.fetch import Fetcher
 from agentcore.crawl.transport import Failure, Inflater
 from agentcore.web import SyntheticWeb, serve_in_thread
+from transports import via
 
 KINDS = ("gzip_bomb", "huge", "huge_chunked", "binary", "binary_as_html", "http_404",
          "truncated", "ok")
@@ -27,9 +28,7 @@ def test_refused_bodies_need_no_collector(transport):
     with serve_in_thread(web) as server:
 
         async def main():
-            how = ({"transport": "curl", "curl_process": False} if transport == "curl-thread"
-                   else {"transport": transport})  # "curl": its own process, nothing here
-            async with Fetcher(static_hosts=server.host_map(), **how, **FAST) as f:
+            async with Fetcher(static_hosts=server.host_map(), **via(transport), **FAST) as f:
                 warm = await f.fetch(urls["ok"])  # robots.txt, connections, imports
                 assert warm.ok
                 gc.collect()

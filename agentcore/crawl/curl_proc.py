@@ -88,8 +88,8 @@ class CurlProcess:
         self.stats = stats if stats is not None else Counter()
         self.peak_rss = 0
         self.cpu = 0.0
-        self._pending: dict[int, Callable[[FetchResult], None]] = {}
-        self._urls: dict[int, str] = {}
+        #: token -> (url, done) of each fetch submitted and not yet answered
+        self._pending: dict[int, tuple[str, Callable[[FetchResult], None]]] = {}
         self._token = 0
         self._lock = threading.Lock()  # submissions from several threads keep their frames whole
         self._proc: subprocess.Popen | None = None
@@ -120,8 +120,7 @@ class CurlProcess:
             if crashed is None:
                 for url, done, *how in items:
                     self._token += 1
-                    self._pending[self._token] = done
-                    self._urls[self._token] = url
+                    self._pending[self._token] = (url, done)
                     frame.append((self._token, url, *how))
                 if frame:
                     try:
@@ -149,7 +148,7 @@ class CurlProcess:
         self._proc = None
 
     def _read(self) -> None:
-        stats, pending = self.stats, self._pending
+        pending = self._pending
         try:
             while True:
                 frame = _recv(self._in)
@@ -160,8 +159,7 @@ class CurlProcess:
                 results, counts = frame
                 self._set_stats(counts)
                 for token, res in results:
-                    self._urls.pop(token, None)
-                    done = pending.pop(token)
+                    done = pending.pop(token)[1]
                     try:
                         done(res)
                     except Exception:  # noqa: BLE001 - the caller's callback
@@ -174,10 +172,8 @@ class CurlProcess:
                 self._crashed = (f"the fetcher's process stopped (exit status {code}): "
                                  f"{type(exc).__name__}")
             for token in list(pending):
-                url = self._urls.pop(token, "")
-                pending.pop(token)(FetchResult(url, url, None, {}, b"", "internal_error",
-                                               self._crashed, 0.0, 0))
-            del stats
+                url, done = pending.pop(token)
+                done(FetchResult(url, url, None, {}, b"", "internal_error", self._crashed, 0.0, 0))
 
     def _set_stats(self, counts: dict) -> None:
         for k, v in counts.items():
