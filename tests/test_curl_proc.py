@@ -4,6 +4,8 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -149,3 +151,26 @@ def test_the_fetcher_picks_the_process_by_its_setting(curl_process):
     assert kind is (CurlProcess if curl_process else CurlFetcher)
     assert all(r.ok and r.body for r in results)
     assert (f.child_cpu > 0 and f.child_peak_rss > 0) == curl_process
+
+
+def test_the_child_imports_neither_asyncio_nor_urllib_request():
+    # the fetcher's process holds what fetching needs and no more: its peak RSS is the crawl's
+    # too (asyncio and urllib.request, through ssl, http.client and email, were 9 MB of it)
+    code = ("import sys, agentcore.crawl.curl, agentcore.crawl.curl_proc; "
+            "print(sorted(m for m in ('asyncio', 'urllib.request', 'ssl', 'numpy') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_peak_rss_is_the_childs_own_not_its_parents():
+    # ru_maxrss of a spawned process includes the process it was forked from: the fetcher's
+    # child reported the crawl's RSS at spawn (45 MB) as its own peak. It must not.
+    ballast = bytearray(256 << 20)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # resident, not just reserved
+    fetcher = CurlProcess(FetchConfig())
+    fetcher.start()
+    fetcher.close()
+    del ballast
+    assert 0 < fetcher.peak_rss < 128 << 20
+    assert fetcher.cpu > 0

@@ -30,9 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 import pycurl
+from yarl import URL
 
 from agentcore.crawl import robots as robots_txt
-from agentcore.crawl.fetch import FetchResult
+from agentcore.crawl.outcome import FetchResult
 from agentcore.crawl.curl_state import (Fetch, Host, Transfer, cainfo, checked_target,
                                         connect_to, result)
 from agentcore.crawl.policy import next_hop, retry_delay, target_problem
@@ -40,7 +41,7 @@ from agentcore.crawl.resolver import HostSet, StaticResolver
 from agentcore.crawl.transport import Failure, numeric_host_failure
 
 if TYPE_CHECKING:
-    from agentcore.crawl.fetch import FetchConfig
+    from agentcore.crawl.outcome import FetchConfig
 
 __all__ = ["CurlFetcher", "checked_target"]
 
@@ -233,8 +234,6 @@ class CurlFetcher:
 
     def _submit_one(self, url: str, done, robots: bool | None = None, check_type: bool = True,
                     count: bool = True) -> None:
-        from yarl import URL
-
         f = Fetch(url, done, self.config.respect_robots if robots is None else robots,
                    check_type, count)
         self._live.add(f)
@@ -244,8 +243,8 @@ class CurlFetcher:
             f.current_s = url
             self._fail(f, "bad_url", str(exc))
             return
-        f.current_s = str(f.current)
-        f.visited.add(f.current_s)
+        s = str(f.current)
+        f.current_s = url if s == url else s  # one string, not two equal ones
         self._guard(self._hop, f)
 
     def _guard(self, step, f: Fetch, *args) -> None:
@@ -282,6 +281,9 @@ class CurlFetcher:
             if not matcher.allows(f.current_s):
                 self._fail(f, "robots_disallowed", f"robots.txt disallows {f.current.path}")
                 return
+        u = f.current
+        f.port = u.port or (443 if u.scheme == "https" else 80)
+        f.current = None  # checked: the queues keep the string (see Fetch.current)
         self._queue(f)
 
     def _load_robots(self, u, host: Host) -> None:
@@ -332,9 +334,7 @@ class CurlFetcher:
 
     def _start(self, f: Fetch) -> None:
         """Pin the host to a checked address (resolving it first if need be), then request."""
-        u = f.current
-        port = u.port or (443 if u.scheme == "https" else 80)
-        key = (f.host, port)
+        key = (f.host, f.port)
         target = self._pins.get(key)
         if target is None:
             target = self._pin(f, key)
@@ -448,7 +448,10 @@ class CurlFetcher:
         f.status = status
         if location is not None:
             f.redirects += 1
-            nxt = next_hop(f.current, location, f.visited, f.redirects, self.config.max_redirects)
+            if f.visited is None:
+                f.visited = {f.current_s}
+            nxt = next_hop(URL(f.current_s), location, f.visited, f.redirects,
+                           self.config.max_redirects)
             if isinstance(nxt, tuple):
                 self._fail(f, *nxt)
                 return

@@ -35,10 +35,10 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
-from agentcore.crawl.fetch import FetchResult
+from agentcore.crawl.outcome import FetchResult
 
 if TYPE_CHECKING:
-    from agentcore.crawl.fetch import FetchConfig
+    from agentcore.crawl.outcome import FetchConfig
     from agentcore.crawl.resolver import HostSet
 
 __all__ = ["CurlProcess"]
@@ -180,6 +180,33 @@ class CurlProcess:
             self.stats[k] = v
 
 
+def peak_rss(use) -> int:
+    """This process's peak resident memory in bytes: the kernel's VmHWM where there is one.
+    Not ``ru_maxrss`` on Linux: a spawned child's counts the parent it was forked from too (the
+    crawl's process at 45 MB when it starts the fetcher), however small the child stays."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return use.ru_maxrss * 1024
+
+
+class _Reply:
+    """A fetch's ``done`` in the child: its answer into the outbox under its token (a slotted
+    object: thousands wait in the host queues, and a closure costs twice its size)."""
+
+    __slots__ = ("token", "append")
+
+    def __init__(self, token: int, append):
+        self.token, self.append = token, append
+
+    def __call__(self, res: FetchResult) -> None:
+        self.append((self.token, res))
+
+
 def child_main() -> int:
     """The child: a CurlFetcher fed from stdin, its results framed to stdout once per round."""
     import resource
@@ -209,14 +236,13 @@ def child_main() -> int:
                 frame = None
             if frame is None:
                 break
-            fetcher.submit([(url, lambda res, t=token: append((t, res)), *how)
-                            for token, url, *how in frame])
+            fetcher.submit([(url, _Reply(token, append), *how) for token, url, *how in frame])
     finally:
         fetcher.close()  # what closing ended is in the outbox
         use = resource.getrusage(resource.RUSAGE_SELF)
         try:
             flush()
-            _send(wfd, ("closed", dict(fetcher.stats), use.ru_maxrss * 1024,
+            _send(wfd, ("closed", dict(fetcher.stats), peak_rss(use),
                         use.ru_utime + use.ru_stime))
         except OSError:  # the parent is gone: nobody to tell
             pass

@@ -5,7 +5,6 @@ sends one GET without following redirects and reads the body under the wire and 
 """
 from __future__ import annotations
 
-import asyncio
 import re
 import zlib
 from http import HTTPStatus
@@ -81,6 +80,11 @@ def retry_after_seconds(value: str | None) -> float | None:
         return None
 
 
+#: most bytes inflated per call: a bomb's chunk asked for the whole cap at once makes zlib build
+#: ~8 MB of output blocks and then the ~8 MB bytes object from them (one bomb, ~16 MB at once)
+_PIECE = 256 << 10
+
+
 class Inflater:
     """A body arriving in chunks: caps wire bytes at ``max_body`` and inflated bytes at
     ``max_decompressed``, so a gzip bomb stops after a few KB of input. ``feed`` and
@@ -112,7 +116,7 @@ class Inflater:
         data = chunk
         while data:
             try:
-                piece = self.inflater.decompress(data, self.max_out - self.out + 1)
+                piece = self.inflater.decompress(data, min(_PIECE, self.max_out - self.out + 1))
             except zlib.error as exc:
                 raise Failure("bad_encoding", f"corrupt {self.encoding} data: {exc}")
             self.out += len(piece)
@@ -197,6 +201,8 @@ class AiohttpTransport:
 
     async def get(self, u, check_type: bool):
         """One GET of ``u`` (a ``yarl.URL``): (status, kept headers, body, Location or None)."""
+        import asyncio  # here, not above: the curl child imports this module's checks alone
+
         import aiohttp
 
         try:
