@@ -55,3 +55,40 @@ def test_refused_bodies_need_no_collector(transport):
     big = sum(len(o) for o in garbage if isinstance(o, (bytes, bytearray)) and len(o) > 4096)
     assert not kept, f"{len(kept)} failures or inflaters left for the collector: {kept[:3]}"
     assert big < 1 << 20, f"{big} bytes of bodies left for the collector"
+
+
+@pytest.mark.parametrize("encoding,wbits", [("gzip", 31), ("deflate", 15)])
+@pytest.mark.parametrize("size", [100, 256 << 10, (256 << 10) + 1, 3 << 20])
+def test_inflater_gives_back_every_byte_in_pieces(encoding, wbits, size):
+    # bodies inflate 256 KB at a time (a bomb's one chunk used to ask zlib for the whole cap at
+    # once); the pieces must add up to the body whatever the chunking, the piece edges included
+    import random
+    import zlib
+
+    rng = random.Random(size)
+    raw = bytes(rng.choice(b"abcdefgh  \n") for _ in range(size))
+    c = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    wire = c.compress(raw) + c.flush()
+    for chunk in (7, 16384, len(wire)):
+        inf = Inflater(encoding, 4 << 20, 8 << 20)
+        for i in range(0, len(wire), chunk):
+            inf.feed(wire[i:i + chunk])
+        assert inf.finish() == raw
+
+
+def test_a_bomb_stops_at_the_cap_holding_about_the_cap():
+    import tracemalloc
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = c.compress(b"\0" * (64 << 20)) + c.flush()
+    inf = Inflater("gzip", 4 << 20, 8 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(Failure) as e:
+            inf.feed(bomb[:16384])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert e.value.reason == "decompressed_too_large"
+    assert peak < 10 << 20, f"{peak >> 20} MB held while refusing an 8 MB-capped bomb"
