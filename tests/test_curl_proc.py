@@ -4,8 +4,6 @@ import contextlib
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -14,6 +12,7 @@ from agentcore.crawl.curl import CurlFetcher
 from agentcore.crawl.curl_proc import CurlProcess
 from agentcore.crawl.fetch import FetchConfig
 from agentcore.web import SyntheticWeb, serve_in_thread
+from imports import loaded_after
 
 FAST = dict(read_timeout=1.5, total_timeout=3.0, connect_timeout=2.0, max_attempts=2,
             backoff=0.01, politeness_delay=0.0)
@@ -156,11 +155,8 @@ def test_the_fetcher_picks_the_process_by_its_setting(curl_process):
 def test_the_child_imports_neither_asyncio_nor_urllib_request():
     # the fetcher's process holds what fetching needs and no more: its peak RSS is the crawl's
     # too (asyncio and urllib.request, through ssl, http.client and email, were 9 MB of it)
-    code = ("import sys, agentcore.crawl.curl, agentcore.crawl.curl_proc; "
-            "print(sorted(m for m in ('asyncio', 'urllib.request', 'ssl', 'numpy') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert loaded_after("agentcore.crawl.curl, agentcore.crawl.curl_proc",
+                        ("asyncio", "urllib.request", "ssl", "numpy")) == []
 
 
 def test_peak_rss_is_the_childs_own_not_its_parents():
